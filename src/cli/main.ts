@@ -1,0 +1,20 @@
+/**
+ * Entry point of the `tide` command: builds the command tree and maps failures to exit codes.
+ * Only this file reads argv and the environment.
+ */
+import { Command } from 'commander';
+import { tideVersion } from '../base/version.ts';
+import { versionCommand } from './version.ts';
+
+const program = new Command('tide')
+  .description('Tide: a distributed data-streaming platform that speaks the Kafka protocol')
+  .version(tideVersion, '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .addCommand(versionCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
