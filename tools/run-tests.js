@@ -46,7 +46,6 @@ step('tests', process.execPath, [
   '--import',
   'tsx',
   '--test',
-  '--test-reporter=spec',
   `--test-concurrency=${process.env.TIDE_TEST_CONCURRENCY ?? '2'}`,
   ...selected,
 ]);
