@@ -1,0 +1,126 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { limits } from '../../base/limits.ts';
+import { ProtocolError } from '../protocol-error.ts';
+import { lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
+import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from './snappy.ts';
+import { zstdCompress, zstdDecompress } from './zstd.ts';
+
+/**
+ * The compression codecs of Kafka record batches, chosen by bits 0-2 of the batch attributes:
+ * 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd; 5-7 are unassigned and refused. Every decompression is
+ * bounded by `decompressedBytesMax` (see each codec's module for how), and every failure of a
+ * codec library on outside input becomes a ProtocolError.
+ *
+ * Synchronous calls suit small batches; the async variants move gzip and lz4 work off the event loop
+ * (snappy and zstd run synchronously in both, as their libraries offer no bounded async decoding).
+ */
+
+export const codecIds = Object.freeze({ none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const);
+
+export type Codec = keyof typeof codecIds;
+
+const codecsById: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+export const compressionDefaults = Object.freeze({
+  /** Largest output one decompression may produce. */
+  decompressedBytesMax: limits.batchDecompressedBytesMax, // bytes
+  /** Snappy as the Java client writes it (xerial framing) rather than one raw block. */
+  snappyFraming: 'xerial' as SnappyFraming,
+});
+
+export type SnappyFraming = 'xerial' | 'raw';
+
+export interface CompressOptions {
+  readonly snappyFraming?: SnappyFraming;
+}
+
+export interface DecompressOptions {
+  readonly decompressedBytesMax?: number;
+}
+
+/** The codec named by the low three bits of `attributes`; ProtocolError for unassigned values. */
+export function codecFromAttributes(attributes: number): Codec {
+  const codec = codecsById[attributes & 0x07];
+  if (codec === undefined) throw new ProtocolError(`unknown compression codec ${attributes & 0x07}`);
+  return codec;
+}
+
+export function compress(codec: Codec, data: Buffer, options: CompressOptions = {}): Buffer {
+  switch (codec) {
+    case 'none':
+      return data;
+    case 'gzip':
+      return zlib.gzipSync(data);
+    case 'snappy':
+      return snappyFraming(options) === 'xerial' ? snappyCompressXerial(data) : snappyCompressRaw(data);
+    case 'lz4':
+      return lz4Compress(data);
+    case 'zstd':
+      return zstdCompress(data);
+  }
+}
+
+export function decompress(codec: Codec, data: Buffer, options: DecompressOptions = {}): Buffer {
+  const bytesMax = options.decompressedBytesMax ?? compressionDefaults.decompressedBytesMax;
+  return guard(codec, () => {
+    switch (codec) {
+      case 'none':
+        return data;
+      case 'gzip':
+        return zlib.gunzipSync(data, { maxOutputLength: Math.max(bytesMax, 1) });
+      case 'snappy':
+        return snappyDecompress(data, bytesMax);
+      case 'lz4':
+        return lz4Decompress(data, bytesMax);
+      case 'zstd':
+        return zstdDecompress(data, bytesMax);
+    }
+  });
+}
+
+const gzipAsync = promisify(zlib.gzip);
+const gunzipAsync = promisify(zlib.gunzip);
+
+export async function compressAsync(
+  codec: Codec,
+  data: Buffer,
+  options: CompressOptions = {},
+): Promise<Buffer> {
+  if (codec === 'gzip') return gzipAsync(data);
+  if (codec === 'lz4') return lz4CompressAsync(data);
+  return compress(codec, data, options);
+}
+
+export async function decompressAsync(
+  codec: Codec,
+  data: Buffer,
+  options: DecompressOptions = {},
+): Promise<Buffer> {
+  const bytesMax = options.decompressedBytesMax ?? compressionDefaults.decompressedBytesMax;
+  try {
+    if (codec === 'gzip') return await gunzipAsync(data, { maxOutputLength: Math.max(bytesMax, 1) });
+    if (codec === 'lz4') return await lz4DecompressAsync(data, bytesMax);
+  } catch (error) {
+    throw asProtocolError(codec, error);
+  }
+  return decompress(codec, data, options);
+}
+
+function snappyFraming(options: CompressOptions): SnappyFraming {
+  return options.snappyFraming ?? compressionDefaults.snappyFraming;
+}
+
+function guard(codec: Codec, decode: () => Buffer): Buffer {
+  try {
+    return decode();
+  } catch (error) {
+    throw asProtocolError(codec, error);
+  }
+}
+
+function asProtocolError(codec: Codec, error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProtocolError(`${codec} decompression failed: ${message}`, { cause: error });
+}

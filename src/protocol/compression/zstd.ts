@@ -1,0 +1,89 @@
+import type * as ZstdBinding from 'zstd-napi/binding.js';
+import { ProtocolError } from '../protocol-error.ts';
+import { loadNativeModule } from './native-module.ts';
+
+/**
+ * Zstandard frames, through zstd-napi. Decompression streams into output chunks whose total never
+ * exceeds the limit by more than one byte, so a frame that claims (or really has) a huge output is
+ * refused without allocating it. The decoder's window is capped as well (`windowLogMax`, below). A
+ * declared content size is trusted only up to the limit, so a lying header can make the decoder
+ * allocate up to the limit for a small input: the residual cost of a hostile batch.
+ */
+
+interface ZstdNapi {
+  compress(data: Uint8Array, parameters?: { compressionLevel?: number }): Buffer;
+}
+
+const zstdNapi = loadNativeModule<ZstdNapi>('zstd-napi');
+const binding = loadNativeModule<typeof ZstdBinding>('zstd-napi/binding');
+
+/**
+ * 16 MiB windows bound the decoder's memory when it streams. A frame that declares its content size
+ * (within the limit) is decoded in one pass into its output buffer, which then serves as the window;
+ * only a frame without a declared size whose window exceeds 16 MiB (ultra levels or long mode on a
+ * records section above 16 MiB) is refused.
+ */
+const windowLogMax = 24;
+/** Output chunk size when a frame does not declare its content size. */
+const chunkBytesMin = 128 * 1024; // bytes
+
+let context: ZstdBinding.DCtx | undefined;
+
+function decoder(): { context: ZstdBinding.DCtx; binding: typeof ZstdBinding } {
+  if (binding === undefined) throw new ProtocolError('zstd is not available on this host');
+  if (context === undefined) {
+    context = new binding.DCtx();
+    context.setParameter(binding.DParameter.windowLogMax, windowLogMax);
+  }
+  // A previous call may have stopped mid-frame on bad input; start clean.
+  context.reset(binding.ResetDirective.sessionOnly);
+  return { context, binding };
+}
+
+export function zstdCompress(data: Buffer): Buffer {
+  if (zstdNapi === undefined) throw new ProtocolError('zstd is not available on this host');
+  return zstdNapi.compress(data);
+}
+
+export function zstdDecompress(data: Buffer, decompressedBytesMax: number): Buffer {
+  if (data.length === 0) throw new ProtocolError('zstd data is empty');
+  const zstd = decoder();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let rest = data;
+  let pending = 1; // the library's hint of bytes still to flush; 0 once a frame is complete
+  let chunkBytes = firstChunkBytes(zstd.binding, data, decompressedBytesMax);
+  while (rest.length > 0 || pending !== 0) {
+    const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, decompressedBytesMax - total + 1));
+    const [hint, produced, consumed] = callLibrary(() => zstd.context.decompressStream(chunk, rest));
+    if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
+    total += produced;
+    if (total > decompressedBytesMax)
+      throw new ProtocolError(`zstd output is above ${decompressedBytesMax} bytes`);
+    if (produced > 0) chunks.push(chunk.subarray(0, produced));
+    rest = rest.subarray(consumed);
+    pending = hint;
+    chunkBytes = Math.max(chunkBytesMin, rest.length * 4);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** The declared content size when the first frame has one (exact fit, no join), else a guess. */
+function firstChunkBytes(zstd: typeof ZstdBinding, data: Buffer, decompressedBytesMax: number): number {
+  let declared: number | null = null;
+  try {
+    declared = zstd.getFrameContentSize(data);
+  } catch {
+    // Malformed headers are reported by the decoder itself.
+  }
+  if (declared !== null && declared <= decompressedBytesMax) return Math.max(declared, 1);
+  return Math.max(chunkBytesMin, data.length * 4);
+}
+
+function callLibrary<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new ProtocolError(`zstd: ${(error as Error).message}`, { cause: error });
+  }
+}
