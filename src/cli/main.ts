@@ -4,13 +4,15 @@
  */
 import { Command } from 'commander';
 import { tideVersion } from '../base/version.ts';
+import { spuCommand } from './spu.ts';
 import { versionCommand } from './version.ts';
 
 const program = new Command('tide')
   .description('Tide: a distributed data-streaming platform that speaks the Kafka protocol')
   .version(tideVersion, '-V, --version', 'print the version')
   .showHelpAfterError()
-  .addCommand(versionCommand());
+  .addCommand(versionCommand())
+  .addCommand(spuCommand(async (options) => (await import('../spu/main.ts')).runSpu(options)));
 
 try {
   await program.parseAsync(process.argv);

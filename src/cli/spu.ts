@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+
+/** `tide spu`: runs a Streaming Processing Unit in the foreground. */
+export function spuCommand(run: (options: Record<string, string | boolean>) => Promise<void>): Command {
+  return new Command('spu')
+    .description('run a Streaming Processing Unit (standalone: it owns every partition)')
+    .option('--id <n>', 'SPU id; default ports are 9092+id-1 (Kafka) and 9292+id-1 (HTTP)', '1')
+    .option('--listen <host:port>', 'Kafka listener address (port 0 picks a free one)')
+    .option('--advertise <host:port>', 'address clients are told to connect to')
+    .option('--http <host:port|off>', 'metrics and health endpoint')
+    .option('--data-dir <dir>', 'where partitions are stored (default ~/.tide/spu-<id>)')
+    .option('--rack <rack>', 'rack or zone, for replica placement')
+    .option('--log-level <level>', 'debug, info, warn, error or silent')
+    .option('--auto-create-topics', 'create topics that clients ask for', false)
+    .option('--cluster-id <id>', 'cluster id reported to clients')
+    .action(async (options: Record<string, string | boolean>) => {
+      await run(options);
+    });
+}

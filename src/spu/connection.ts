@@ -1,0 +1,156 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../base/logger.ts';
+import type { FrameDecoder } from '../protocol/frame-decoder.ts';
+
+/**
+ * One client connection: frames in, responses out, in request order. Requests are pipelined (several
+ * may be in progress at once, e.g. parked fetches behind produces), but responses are written strictly
+ * in the order their requests arrived, as Kafka clients require.
+ *
+ * Memory per connection is bounded two ways: at most `inflightRequestsMax` requests are in progress,
+ * and once `bufferedBytesMax` bytes of responses wait in the socket (a slow consumer), reading stops
+ * until the socket drains. Either way the client feels backpressure through TCP rather than the SPU
+ * growing without bound.
+ */
+export interface ConnectionLimits {
+  readonly inflightRequestsMax: number; // requests
+  readonly bufferedBytesMax: number; // bytes
+}
+
+/** What the connection knows about itself, for handlers and logs. */
+export interface ConnectionContext {
+  readonly id: number;
+  readonly remote: string;
+  /** Resolved when the connection closes; parked requests use it to stop waiting. */
+  readonly closed: AbortSignal;
+}
+
+/**
+ * Handles one request frame (without its length prefix). Returns the response as chunks (with the
+ * length prefix), or undefined when no response is due (acks=0 produce). Throwing closes the
+ * connection: the only answer to a frame that cannot be parsed.
+ */
+export type RequestHandler = (frame: Buffer, context: ConnectionContext) => Promise<Buffer[] | undefined>;
+
+interface Pending {
+  done: boolean;
+  response: Buffer[] | undefined;
+}
+
+export class Connection implements ConnectionContext {
+  readonly id: number;
+  readonly remote: string;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #handler: RequestHandler;
+  readonly #limits: ConnectionLimits;
+  readonly #logger: Logger;
+  readonly #abort = new AbortController();
+  readonly #queue: Pending[] = [];
+  /** Frames read but not yet started because the in-flight limit was reached (at most one read's worth). */
+  #backlog: Buffer[] = [];
+  #readingPaused = false;
+
+  constructor(options: {
+    id: number;
+    socket: Socket;
+    decoder: FrameDecoder;
+    handler: RequestHandler;
+    limits: ConnectionLimits;
+    logger: Logger;
+  }) {
+    this.id = options.id;
+    this.#socket = options.socket;
+    this.remote = `${options.socket.remoteAddress}:${options.socket.remotePort}`;
+    this.#decoder = options.decoder;
+    this.#handler = options.handler;
+    this.#limits = options.limits;
+    this.#logger = options.logger;
+    this.#socket.setNoDelay(true);
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on('drain', () => this.#updateReading());
+    this.#socket.on('error', (error) =>
+      this.#logger.debug('connection error', { connection: this.id, error }),
+    );
+    this.#socket.on('close', () => this.#abort.abort());
+  }
+
+  get closed(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Requests received and not yet answered. */
+  get inflightRequests(): number {
+    return this.#queue.length;
+  }
+
+  close(reason: string, fields?: Readonly<Record<string, unknown>>): void {
+    if (this.#socket.destroyed) return;
+    this.#logger.info('closing connection', { connection: this.id, remote: this.remote, reason, ...fields });
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (error) {
+      this.close('unreadable framing', { error });
+      return;
+    }
+    if (frames.length > 0) this.#backlog.push(...frames);
+    this.#startBacklog();
+    this.#updateReading();
+  }
+
+  #startBacklog(): void {
+    let started = 0;
+    while (started < this.#backlog.length && this.#queue.length < this.#limits.inflightRequestsMax) {
+      this.#dispatch(this.#backlog[started++]!);
+    }
+    if (started > 0) this.#backlog = this.#backlog.slice(started);
+  }
+
+  #dispatch(frame: Buffer): void {
+    const pending: Pending = { done: false, response: undefined };
+    this.#queue.push(pending);
+    this.#handler(frame, this).then(
+      (response) => {
+        pending.done = true;
+        pending.response = response;
+        this.#flush();
+      },
+      (error: unknown) => this.close('request failed', { error }),
+    );
+  }
+
+  /** Writes every finished response at the head of the queue, coalesced into one socket write. */
+  #flush(): void {
+    if (this.#socket.destroyed) return;
+    const head = this.#queue[0];
+    if (head === undefined || !head.done) return;
+    this.#socket.cork();
+    while (this.#queue.length > 0 && this.#queue[0]!.done) {
+      const { response } = this.#queue.shift()!;
+      if (response !== undefined) for (const chunk of response) this.#socket.write(chunk);
+    }
+    this.#socket.uncork();
+    this.#startBacklog();
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    if (this.#socket.destroyed) return;
+    const busy =
+      this.#backlog.length > 0 ||
+      this.#queue.length >= this.#limits.inflightRequestsMax ||
+      this.#socket.writableLength >= this.#limits.bufferedBytesMax;
+    if (busy && !this.#readingPaused) {
+      this.#readingPaused = true;
+      this.#socket.pause();
+    } else if (!busy && this.#readingPaused) {
+      this.#readingPaused = false;
+      this.#socket.resume();
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type LogLevel, logLevels } from '../base/logger.ts';
+import { type SpuConfig, spuDefaults } from './config.ts';
+import { Spu } from './spu.ts';
+
+/** The `tide spu` options as the CLI parsed them (strings and flags). */
+export interface SpuCommandOptions {
+  readonly id?: string;
+  readonly listen?: string;
+  readonly advertise?: string;
+  readonly http?: string;
+  readonly dataDir?: string;
+  readonly rack?: string;
+  readonly logLevel?: string;
+  readonly autoCreateTopics?: boolean;
+  readonly clusterId?: string;
+}
+
+function parseAddress(text: string, what: string): { host: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || match[1] === '' || port > 65535)
+    throw new Error(`${what} must be HOST:PORT, got "${text}"`);
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Builds an SPU's settings from the command's options, with per-id default ports and data dir. */
+export function spuConfigFromOptions(
+  options: SpuCommandOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): SpuConfig {
+  const id = Number(options.id ?? spuDefaults.id);
+  if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff)
+    throw new Error(`--id must be a non-negative integer, got "${options.id}"`);
+  const listen = parseAddress(
+    options.listen ?? `${spuDefaults.listenHost}:${spuDefaults.listenPort + Math.max(id, 1) - 1}`,
+    '--listen',
+  );
+  const advertise =
+    options.advertise === undefined ? undefined : parseAddress(options.advertise, '--advertise');
+  const http =
+    options.http === 'off'
+      ? { host: spuDefaults.httpHost, port: -1 }
+      : parseAddress(
+          options.http ?? `${spuDefaults.httpHost}:${spuDefaults.httpPort + Math.max(id, 1) - 1}`,
+          '--http',
+        );
+  const logLevel = (options.logLevel ?? env.TIDE_LOG_LEVEL ?? spuDefaults.logLevel) as LogLevel;
+  if (!logLevels.includes(logLevel)) throw new Error(`--log-level must be one of ${logLevels.join(', ')}`);
+  const home = env.TIDE_HOME ?? join(homedir(), '.tide');
+  return {
+    ...spuDefaults,
+    id,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    ...(advertise === undefined ? {} : { advertisedHost: advertise.host, advertisedPort: advertise.port }),
+    httpHost: http.host,
+    httpPort: http.port,
+    dataDir: options.dataDir ?? join(home, `spu-${id}`),
+    ...(options.rack === undefined ? {} : { rack: options.rack }),
+    logLevel,
+    autoCreateTopics: options.autoCreateTopics ?? spuDefaults.autoCreateTopics,
+    clusterId: options.clusterId ?? spuDefaults.clusterId,
+  };
+}
+
+/**
+ * Runs an SPU in this process until SIGINT/SIGTERM, then shuts down cleanly (every log closed with
+ * its clean-shutdown marker).
+ */
+export async function runSpu(options: SpuCommandOptions): Promise<void> {
+  const spu = new Spu(spuConfigFromOptions(options));
+  process.on('uncaughtException', (error) => {
+    spu.logger.error('uncaught exception', { error, stack: error.stack });
+    process.exit(70);
+  });
+  const shutdown = (signal: string): void => {
+    spu.logger.info('signal received', { signal });
+    spu.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        spu.logger.error('unclean shutdown', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  try {
+    await spu.start();
+  } catch (error) {
+    spu.logger.error('spu failed to start', { error });
+    await spu.stop().catch(() => undefined);
+    throw error;
+  }
+}

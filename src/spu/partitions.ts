@@ -1,0 +1,143 @@
+import type { Clock } from '../base/clock.ts';
+import type { Logger } from '../base/logger.ts';
+import { effectiveTopicConfig } from '../protocol/topic-config.ts';
+import type { CleanupPolicy, LogConfig, TimestampType } from '../storage/config.ts';
+import { LogManager } from '../storage/log-manager.ts';
+import type { AppendResult, PartitionLog } from '../storage/partition-log.ts';
+
+/**
+ * The partitions this SPU holds: each wraps its storage log with what the broker adds on top, the
+ * leader epoch it writes under and the wake-ups that parked fetches wait on.
+ */
+export class Partition {
+  readonly topic: string;
+  readonly index: number;
+  readonly log: PartitionLog;
+  leaderEpoch: number;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(topic: string, index: number, log: PartitionLog, leaderEpoch: number) {
+    this.topic = topic;
+    this.index = index;
+    this.log = log;
+    this.leaderEpoch = leaderEpoch;
+  }
+
+  /**
+   * Appends producer batches as leader. The batches become visible to consumers (high watermark)
+   * at once: a standalone partition has no other replica to wait for.
+   */
+  async appendAsLeader(batches: readonly Buffer[]): Promise<AppendResult> {
+    const result = await this.log.append(batches, { leaderEpoch: this.leaderEpoch });
+    this.log.setHighWatermark(result.logEndOffset);
+    this.notifyData();
+    return result;
+  }
+
+  /** Calls `listener` once, at the next append or high-watermark move; returns a cancel function. */
+  onData(listener: () => void): () => void {
+    const once = (): void => {
+      this.#listeners.delete(once);
+      listener();
+    };
+    this.#listeners.add(once);
+    return () => this.#listeners.delete(once);
+  }
+
+  notifyData(): void {
+    if (this.#listeners.size === 0) return;
+    for (const listener of [...this.#listeners]) listener();
+  }
+}
+
+/** Kafka topic configs (strings) → the storage engine's settings. */
+export function logConfigFromTopic(overrides: Readonly<Record<string, string>>): Partial<LogConfig> {
+  const config = effectiveTopicConfig(overrides);
+  const number = (name: string): number => {
+    const value = Number(config[name]);
+    return Number.isSafeInteger(value) ? value : Number.MAX_SAFE_INTEGER;
+  };
+  return {
+    retentionMs: number('retention.ms'),
+    retentionBytes: number('retention.bytes'),
+    segmentBytes: number('segment.bytes'),
+    segmentMs: number('segment.ms'),
+    cleanupPolicy: config['cleanup.policy']!.replace(/\s/g, '').split(',').sort().join(',') as CleanupPolicy,
+    deleteRetentionMs: number('delete.retention.ms'),
+    flushMessages: number('flush.messages'),
+    flushMs: number('flush.ms'),
+    batchBytesMax: Math.max(61, number('max.message.bytes')),
+    timestampType: config['message.timestamp.type'] as TimestampType,
+  };
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class PartitionManager {
+  readonly logs: LogManager;
+  readonly #partitions = new Map<string, Partition>();
+  readonly #logger: Logger;
+
+  private constructor(logs: LogManager, logger: Logger) {
+    this.logs = logs;
+    this.#logger = logger;
+  }
+
+  static async open(options: { dataDir: string; clock: Clock; logger: Logger }): Promise<PartitionManager> {
+    const logger = options.logger.child({ component: 'storage' });
+    const logs = await LogManager.open({
+      dataDir: options.dataDir,
+      clock: options.clock,
+      onEvent: (log, event) =>
+        logger.warn('storage event', { topic: log.topic, partition: log.partition, event }),
+    });
+    logs.start();
+    return new PartitionManager(logs, logger);
+  }
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.#partitions.get(key(topic, partition));
+  }
+
+  list(): Partition[] {
+    return [...this.#partitions.values()];
+  }
+
+  /** Opens (creating if needed) a partition's log with the topic's configs. */
+  async open(
+    topic: string,
+    partition: number,
+    options: { configs: Readonly<Record<string, string>>; leaderEpoch: number },
+  ): Promise<Partition> {
+    const existing = this.get(topic, partition);
+    if (existing !== undefined) return existing;
+    const log = await this.logs.openLog(topic, partition, { config: logConfigFromTopic(options.configs) });
+    const opened = new Partition(topic, partition, log, options.leaderEpoch);
+    this.#partitions.set(key(topic, partition), opened);
+    return opened;
+  }
+
+  /** Applies changed topic configs to every open partition of the topic. */
+  applyConfigs(topic: string, configs: Readonly<Record<string, string>>): void {
+    const logConfig = logConfigFromTopic(configs);
+    for (const partition of this.#partitions.values()) {
+      if (partition.topic === topic) partition.log.updateConfig(logConfig);
+    }
+  }
+
+  /** Deletes a partition's log and data. */
+  async remove(topic: string, partition: number): Promise<void> {
+    const opened = this.get(topic, partition);
+    this.#partitions.delete(key(topic, partition));
+    opened?.notifyData();
+    await this.logs.deleteLog(topic, partition);
+    this.#logger.info('partition removed', { topic, partition });
+  }
+
+  async close(): Promise<void> {
+    for (const partition of this.#partitions.values()) partition.notifyData();
+    await this.logs.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../base/atomic-file.ts';
+
+/**
+ * The topics a standalone SPU serves, persisted in `<data>/topics.json` (replaced atomically on every
+ * change). A standalone SPU owns every partition of every topic; with a controller, topic metadata
+ * comes from the SC instead and this store is not used.
+ *
+ * File layout: `{ "version": 1, "topics": [ { name, topicId (32 hex digits), partitions,
+ * replicationFactor, configs: { key: value }, createdAtMs } ] }`.
+ */
+export interface TopicRecord {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly configs: Readonly<Record<string, string>>;
+  readonly createdAtMs: number;
+}
+
+interface TopicFile {
+  version: 1;
+  topics: TopicRecord[];
+}
+
+export class TopicStore {
+  readonly #path: string;
+  readonly #topics = new Map<string, TopicRecord>();
+  /** Writes are chained so the file always reflects the latest change, in order. */
+  #writing: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, topics: readonly TopicRecord[]) {
+    this.#path = path;
+    for (const topic of topics) this.#topics.set(topic.name, topic);
+  }
+
+  static async open(dataDir: string): Promise<TopicStore> {
+    const path = join(dataDir, 'topics.json');
+    let topics: TopicRecord[] = [];
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as TopicFile;
+      if (parsed.version !== 1 || !Array.isArray(parsed.topics)) throw new Error(`unknown format in ${path}`);
+      topics = parsed.topics;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return new TopicStore(path, topics);
+  }
+
+  list(): TopicRecord[] {
+    return [...this.#topics.values()];
+  }
+
+  get(name: string): TopicRecord | undefined {
+    return this.#topics.get(name);
+  }
+
+  async create(spec: Omit<TopicRecord, 'topicId' | 'createdAtMs'>, nowMs: number): Promise<TopicRecord> {
+    const record: TopicRecord = { ...spec, topicId: randomBytes(16).toString('hex'), createdAtMs: nowMs };
+    this.#topics.set(record.name, record);
+    await this.#persist();
+    return record;
+  }
+
+  async update(
+    name: string,
+    change: Partial<Pick<TopicRecord, 'partitions' | 'configs'>>,
+  ): Promise<TopicRecord> {
+    const current = this.#topics.get(name);
+    if (current === undefined) throw new Error(`no topic ${name}`);
+    const updated = { ...current, ...change };
+    this.#topics.set(name, updated);
+    await this.#persist();
+    return updated;
+  }
+
+  async delete(name: string): Promise<void> {
+    this.#topics.delete(name);
+    await this.#persist();
+  }
+
+  #persist(): Promise<void> {
+    const content = `${JSON.stringify({ version: 1, topics: this.list() } satisfies TopicFile, null, 2)}\n`;
+    this.#writing = this.#writing.catch(() => undefined).then(() => writeFileAtomic(this.#path, content));
+    return this.#writing;
+  }
+}
