@@ -58,12 +58,21 @@ export interface CreateTopicSpec {
 export type ConfigOperation = 'set' | 'delete' | 'append' | 'subtract';
 
 export interface TopicAdmin {
+  /** Creates a topic; on success (also with validateOnly) answers the topic as created. */
   createTopic(
     spec: CreateTopicSpec,
     options: { validateOnly: boolean },
   ): Promise<AdminResult & { topic?: TopicInfo }>;
   deleteTopic(name: string): Promise<AdminResult>;
-  createPartitions(name: string, count: number, options: { validateOnly: boolean }): Promise<AdminResult>;
+  /**
+   * Grows the topic to `count` partitions. `assignments`, when given, places each new partition
+   * (replica ids, one entry per new partition).
+   */
+  createPartitions(
+    name: string,
+    count: number,
+    options: { validateOnly: boolean; assignments?: ReadonlyArray<readonly number[]> },
+  ): Promise<AdminResult>;
   /** Replaces every config set on the topic with `configs` (AlterConfigs semantics). */
   replaceConfigs(
     name: string,

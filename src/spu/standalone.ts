@@ -61,6 +61,14 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
   /** Opens the logs of every stored topic; called once at start. */
   async openAll(): Promise<void> {
     for (const record of this.#store.list()) await this.#openPartitions(record, 0);
+    // A crash between forgetting a topic and deleting its logs leaves logs no topic owns: finish the
+    // deletion now.
+    for (const { topic, partition } of await this.#partitions.logs.list()) {
+      const record = this.#store.get(topic);
+      if (record !== undefined && partition < record.partitions) continue;
+      this.#logger.warn('removing log of a deleted topic', { topic, partition });
+      await this.#partitions.logs.deleteLog(topic, partition);
+    }
   }
 
   brokers(): readonly BrokerInfo[] {
@@ -81,25 +89,14 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
     options: { validateOnly: boolean },
   ): Promise<AdminResult & { topic?: TopicInfo }> {
     return this.#serial(async () => {
-      const partitions =
-        spec.assignments.size > 0
-          ? spec.assignments.size
-          : spec.partitions === -1
-            ? this.#defaults.partitions
-            : spec.partitions;
-      const replicationFactor =
-        spec.assignments.size > 0
-          ? (spec.assignments.values().next().value?.length ?? 0)
-          : spec.replicationFactor === -1
-            ? this.#defaults.replicationFactor
-            : spec.replicationFactor;
+      const { partitions, replicationFactor } = resolveShape(spec, this.#defaults);
       const problem = this.#createProblem(spec, partitions, replicationFactor);
       if (problem !== undefined) return problem;
-      if (options.validateOnly) return ok;
-      const record = await this.#store.create(
-        { name: spec.name, partitions, replicationFactor, configs: spec.configs },
-        this.#clock.nowMs(),
-      );
+      const shape = { name: spec.name, partitions, replicationFactor, configs: spec.configs };
+      // validateOnly answers with what the topic would look like (CreateTopics v5+ reports it).
+      if (options.validateOnly)
+        return { ...ok, topic: this.#toInfo({ ...shape, topicId: noTopicId, createdAtMs: 0 }) };
+      const record = await this.#store.create(shape, this.#clock.nowMs());
       await this.#openPartitions(record, 0);
       this.#logger.info('topic created', { topic: spec.name, partitions, replicationFactor });
       return { ...ok, topic: this.#toInfo(record) };
@@ -119,23 +116,17 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
     });
   }
 
-  createPartitions(name: string, count: number, options: { validateOnly: boolean }): Promise<AdminResult> {
+  createPartitions(
+    name: string,
+    count: number,
+    options: { validateOnly: boolean; assignments?: ReadonlyArray<readonly number[]> },
+  ): Promise<AdminResult> {
     return this.#serial(async () => {
       const record = this.#store.get(name);
       if (record === undefined)
         return failure(errorCodes.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
-      if (count <= record.partitions) {
-        return failure(
-          errorCodes.INVALID_PARTITIONS,
-          `topic ${name} has ${record.partitions} partitions; the new count must be larger, got ${count}`,
-        );
-      }
-      if (count > this.#defaults.partitionsPerTopicMax) {
-        return failure(
-          errorCodes.INVALID_PARTITIONS,
-          `at most ${this.#defaults.partitionsPerTopicMax} partitions per topic`,
-        );
-      }
+      const problem = this.#partitionsProblem(record, count, options.assignments);
+      if (problem !== undefined) return problem;
       if (options.validateOnly) return ok;
       const updated = await this.#store.update(name, { partitions: count });
       await this.#openPartitions(updated, record.partitions);
@@ -187,6 +178,18 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
     if (nameProblem !== undefined) return failure(errorCodes.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.#store.get(spec.name) !== undefined)
       return failure(errorCodes.TOPIC_ALREADY_EXISTS, `topic ${spec.name} already exists`);
+    // Explicit assignments come first: they decide the partition count and replication factor.
+    for (let partition = 0; partition < spec.assignments.size; partition++) {
+      const replicas = spec.assignments.get(partition);
+      if (replicas === undefined) {
+        return failure(
+          errorCodes.INVALID_REPLICA_ASSIGNMENT,
+          `assignments must cover partitions 0 to ${spec.assignments.size - 1} without gaps; partition ${partition} is missing`,
+        );
+      }
+      const problem = this.#replicasProblem(partition, replicas, replicationFactor);
+      if (problem !== undefined) return problem;
+    }
     if (
       !Number.isInteger(partitions) ||
       partitions < 1 ||
@@ -197,35 +200,66 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
         `partitions must be between 1 and ${this.#defaults.partitionsPerTopicMax}, got ${partitions}`,
       );
     }
-    if (replicationFactor < 1)
+    if (replicationFactor < 1 || replicationFactor > this.brokers().length) {
       return failure(
         errorCodes.INVALID_REPLICATION_FACTOR,
-        `replication factor must be at least 1, got ${replicationFactor}`,
+        `replication factor must be between 1 and the ${this.brokers().length} SPU(s) available, got ${replicationFactor}`,
       );
-    if (replicationFactor > this.brokers().length) {
-      return failure(
-        errorCodes.INVALID_REPLICATION_FACTOR,
-        `replication factor ${replicationFactor} is larger than the ${this.brokers().length} SPU(s) available`,
-      );
-    }
-    for (const [partition, replicas] of spec.assignments) {
-      const unknown = replicas.find((id) => !this.brokers().some((broker) => broker.id === id));
-      if (
-        partition < 0 ||
-        partition >= partitions ||
-        replicas.length !== replicationFactor ||
-        unknown !== undefined ||
-        new Set(replicas).size !== replicas.length
-      ) {
-        return failure(
-          errorCodes.INVALID_REPLICA_ASSIGNMENT,
-          `invalid assignment for partition ${partition}: [${replicas.join(', ')}]`,
-        );
-      }
     }
     const configProblem = topicConfigsProblem(spec.configs);
     if (configProblem !== undefined) return failure(errorCodes.INVALID_CONFIG, configProblem);
     return undefined;
+  }
+
+  #partitionsProblem(
+    record: TopicRecord,
+    count: number,
+    assignments: ReadonlyArray<readonly number[]> | undefined,
+  ): AdminResult | undefined {
+    if (!Number.isInteger(count) || count <= record.partitions) {
+      return failure(
+        errorCodes.INVALID_PARTITIONS,
+        `topic ${record.name} has ${record.partitions} partitions; the new count must be larger, got ${count}`,
+      );
+    }
+    if (count > this.#defaults.partitionsPerTopicMax) {
+      return failure(
+        errorCodes.INVALID_PARTITIONS,
+        `at most ${this.#defaults.partitionsPerTopicMax} partitions per topic, got ${count}`,
+      );
+    }
+    if (assignments === undefined) return undefined;
+    if (assignments.length !== count - record.partitions) {
+      return failure(
+        errorCodes.INVALID_REPLICA_ASSIGNMENT,
+        `${count - record.partitions} new partitions need as many assignments, got ${assignments.length}`,
+      );
+    }
+    for (const [index, replicas] of assignments.entries()) {
+      const problem = this.#replicasProblem(record.partitions + index, replicas, record.replicationFactor);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+
+  /** Why `replicas` cannot hold `partition` with `replicationFactor` copies, or undefined. */
+  #replicasProblem(
+    partition: number,
+    replicas: readonly number[],
+    replicationFactor: number,
+  ): AdminResult | undefined {
+    const unknown = replicas.find((id) => !this.brokers().some((broker) => broker.id === id));
+    let reason: string | undefined;
+    if (replicas.length === 0) reason = 'no replicas';
+    else if (unknown !== undefined) reason = `SPU ${unknown} does not exist`;
+    else if (new Set(replicas).size !== replicas.length) reason = 'an SPU appears twice';
+    else if (replicas.length !== replicationFactor)
+      reason = `${replicas.length} replicas where every partition needs ${replicationFactor}`;
+    if (reason === undefined) return undefined;
+    return failure(
+      errorCodes.INVALID_REPLICA_ASSIGNMENT,
+      `invalid assignment for partition ${partition} [${replicas.join(', ')}]: ${reason}`,
+    );
   }
 
   async #applyConfigs(name: string, configs: Readonly<Record<string, string>>): Promise<void> {
@@ -265,6 +299,23 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
   }
 }
 
+/** A topic id for topics that do not exist (validateOnly previews): 32 hex zeros. */
+const noTopicId = '0'.repeat(32);
+
+/** Partition count and replication factor of a new topic: from assignments, the request or the defaults. */
+function resolveShape(
+  spec: CreateTopicSpec,
+  defaults: { partitions: number; replicationFactor: number },
+): { partitions: number; replicationFactor: number } {
+  if (spec.assignments.size > 0) {
+    return { partitions: spec.assignments.size, replicationFactor: spec.assignments.get(0)?.length ?? 0 };
+  }
+  return {
+    partitions: spec.partitions === -1 ? defaults.partitions : spec.partitions,
+    replicationFactor: spec.replicationFactor === -1 ? defaults.replicationFactor : spec.replicationFactor,
+  };
+}
+
 /** Applies one IncrementalAlterConfigs operation to `configs`; returns a problem or undefined. */
 function applyOperation(
   configs: Record<string, string>,
@@ -272,18 +323,24 @@ function applyOperation(
   operation: ConfigOperation,
   value: string | null,
 ): string | undefined {
+  const definition = topicConfigDefinitions[name];
+  if (definition === undefined) return `unknown topic config "${name}"`;
   if (operation === 'delete') {
-    if (topicConfigDefinitions[name] === undefined) return `unknown topic config "${name}"`;
     delete configs[name];
     return undefined;
   }
   if (operation === 'append' || operation === 'subtract') {
-    if (name !== 'cleanup.policy')
+    if (definition.type !== 'list')
       return `config "${name}" is not a list; ${operation} applies only to lists`;
-    const current = new Set((configs[name] ?? 'delete').split(',').filter((part) => part !== ''));
-    for (const part of (value ?? '').split(',')) {
-      if (operation === 'append') current.add(part.trim());
-      else current.delete(part.trim());
+    const items = (text: string): string[] =>
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+    const current = new Set(items(configs[name] ?? definition.defaultValue));
+    for (const part of items(value ?? '')) {
+      if (operation === 'append') current.add(part);
+      else current.delete(part);
     }
     value = [...current].join(',');
   }

@@ -28,8 +28,6 @@ interface TopicFile {
 export class TopicStore {
   readonly #path: string;
   readonly #topics = new Map<string, TopicRecord>();
-  /** Writes are chained so the file always reflects the latest change, in order. */
-  #writing: Promise<void> = Promise.resolve();
 
   private constructor(path: string, topics: readonly TopicRecord[]) {
     this.#path = path;
@@ -59,8 +57,7 @@ export class TopicStore {
 
   async create(spec: Omit<TopicRecord, 'topicId' | 'createdAtMs'>, nowMs: number): Promise<TopicRecord> {
     const record: TopicRecord = { ...spec, topicId: randomBytes(16).toString('hex'), createdAtMs: nowMs };
-    this.#topics.set(record.name, record);
-    await this.#persist();
+    await this.#commit((topics) => topics.set(record.name, record));
     return record;
   }
 
@@ -71,19 +68,24 @@ export class TopicStore {
     const current = this.#topics.get(name);
     if (current === undefined) throw new Error(`no topic ${name}`);
     const updated = { ...current, ...change };
-    this.#topics.set(name, updated);
-    await this.#persist();
+    await this.#commit((topics) => topics.set(name, updated));
     return updated;
   }
 
   async delete(name: string): Promise<void> {
-    this.#topics.delete(name);
-    await this.#persist();
+    await this.#commit((topics) => topics.delete(name));
   }
 
-  #persist(): Promise<void> {
-    const content = `${JSON.stringify({ version: 1, topics: this.list() } satisfies TopicFile, null, 2)}\n`;
-    this.#writing = this.#writing.catch(() => undefined).then(() => writeFileAtomic(this.#path, content));
-    return this.#writing;
+  /**
+   * Applies `change` to a copy, writes the copy, and only then makes it current: a failed write
+   * leaves memory and disk agreeing on the old state. Callers serialise their changes.
+   */
+  async #commit(change: (topics: Map<string, TopicRecord>) => unknown): Promise<void> {
+    const next = new Map(this.#topics);
+    change(next);
+    const content = `${JSON.stringify({ version: 1, topics: [...next.values()] } satisfies TopicFile, null, 2)}\n`;
+    await writeFileAtomic(this.#path, content);
+    this.#topics.clear();
+    for (const [name, record] of next) this.#topics.set(name, record);
   }
 }
