@@ -114,6 +114,9 @@ export class PartitionManager {
     const existing = this.get(topic, partition);
     if (existing !== undefined) return existing;
     const log = await this.logs.openLog(topic, partition, { config: logConfigFromTopic(options.configs) });
+    // The checkpointed high watermark may lag the log after a crash (it is written only now and then).
+    // As in appendAsLeader, a standalone partition is its only replica, so all it holds is committed.
+    log.setHighWatermark(log.logEndOffset);
     const opened = new Partition(topic, partition, log, options.leaderEpoch);
     this.#partitions.set(key(topic, partition), opened);
     return opened;

@@ -1,0 +1,204 @@
+import type { Counter } from '../../base/metrics.ts';
+import { errorCodes } from '../../protocol/messages/error-codes.ts';
+import {
+  createFetchResponse,
+  createFetchResponseFetchableTopicResponse,
+  createFetchResponsePartitionData,
+  type FetchRequest,
+  type FetchRequestPartition,
+  type FetchResponse,
+  type FetchResponseFetchableTopicResponse,
+  type FetchResponsePartitionData,
+} from '../../protocol/messages/fetch.ts';
+import { FetchWakeup } from '../fetch-wait.ts';
+import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
+import type { Partition } from '../partitions.ts';
+import { partitionFailure } from '../storage-errors.ts';
+import { leaderEpochProblem } from './leader-epoch.ts';
+
+/**
+ * Fetch: whole batches from each requested partition, as stored (never decoded), within the request's
+ * byte limits, long-polling until `minBytes` are available.
+ *
+ * Limits: each partition gives at most its `partitionMaxBytes`, the response at most `maxBytes`
+ * (capped by limits.fetchResponseBytesMax), except that the first partition with data always gives at
+ * least one whole batch, however large, so a consumer never stalls on a batch bigger than its limits.
+ *
+ * Long poll: when fewer than `minBytes` are available (and no partition has an error), the fetch parks
+ * until an append or high-watermark move on one of its partitions, `maxWaitMs` (capped by
+ * limits.fetchWaitMsMax), or the connection closing; each wake-up reads again.
+ *
+ * Visibility: consumers (replicaId < 0) read below the high watermark whatever their isolation level:
+ * without transactions the last stable offset is the high watermark. Followers (replicaId ≥ 0) read up
+ * to the log end, as replication needs; recording their fetch offsets to move the high watermark is
+ * the replication layer's job, not done here.
+ *
+ * Fetch sessions (v7+): Tide answers every fetch in full and never creates a session (sessionId 0),
+ * which every client accepts by sending full requests again. A request naming a session (non-zero id,
+ * other than one closing it with epoch -1) gets FETCH_SESSION_ID_NOT_FOUND, so the client starts over
+ * with a full request; forgotten topics are therefore irrelevant and ignored.
+ */
+
+/** Fetch epoch that closes a session (the request itself is then a full, sessionless fetch). */
+const finalSessionEpoch = -1;
+
+const metricsBySpu = new WeakMap<SpuServices, Counter>();
+
+function fetchedBytes(spu: SpuServices): Counter {
+  let counter = metricsBySpu.get(spu);
+  if (counter === undefined) {
+    counter = spu.metrics.counter('tide_fetched_bytes_total', 'bytes of record batches sent to fetchers');
+    metricsBySpu.set(spu, counter);
+  }
+  return counter;
+}
+
+interface FetchPlan {
+  readonly maxBytes: number;
+  readonly minBytes: number;
+  readonly maxWaitMs: number;
+  /** Followers read to the log end; consumers to the high watermark. */
+  readonly follower: boolean;
+}
+
+interface FetchRound {
+  readonly responses: FetchResponseFetchableTopicResponse[];
+  readonly bytes: number;
+  readonly failed: boolean;
+}
+
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = async (
+  request: FetchRequest,
+  context: RequestContext,
+  spu: SpuServices,
+) => {
+  if (request.sessionId !== 0 && request.sessionEpoch !== finalSessionEpoch)
+    return createFetchResponse({ errorCode: errorCodes.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0 });
+  const limits = spu.config.limits;
+  const plan: FetchPlan = {
+    maxBytes: Math.max(0, Math.min(request.maxBytes, limits.fetchResponseBytesMax)),
+    minBytes: request.minBytes,
+    maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, limits.fetchWaitMsMax)),
+    follower: request.replicaId >= 0,
+  };
+  const deadlineMs = spu.clock.monotonicMs() + plan.maxWaitMs;
+  const partitions = requestedPartitions(request, spu);
+  for (;;) {
+    const wakeup = new FetchWakeup(partitions);
+    try {
+      const round = await readRound(request, plan, spu);
+      const remainingMs = deadlineMs - spu.clock.monotonicMs();
+      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0) {
+        fetchedBytes(spu).add(round.bytes);
+        return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
+      }
+      const reason = await wakeup.wait(remainingMs, context.connection.closed);
+      if (reason === 'closed') return undefined;
+      if (reason === 'timeout') {
+        fetchedBytes(spu).add(round.bytes);
+        return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
+      }
+    } finally {
+      wakeup.dispose();
+    }
+  }
+};
+
+function requestedPartitions(request: FetchRequest, spu: SpuServices): Partition[] {
+  const found: Partition[] = [];
+  for (const topic of request.topics) {
+    for (const { partition } of topic.partitions) {
+      const opened = spu.partitions.get(topic.topic, partition);
+      if (opened !== undefined) found.push(opened);
+    }
+  }
+  return found;
+}
+
+/** Reads every requested partition once, in request order, sharing the response byte budget. */
+async function readRound(request: FetchRequest, plan: FetchPlan, spu: SpuServices): Promise<FetchRound> {
+  let bytes = 0;
+  let failed = false;
+  const responses: FetchResponseFetchableTopicResponse[] = [];
+  for (const topic of request.topics) {
+    const partitions: FetchResponsePartitionData[] = [];
+    for (const wanted of topic.partitions) {
+      const budget = { bytes: plan.maxBytes - bytes, minOneBatch: bytes === 0 };
+      const answer = await readPartition(topic.topic, wanted, budget, plan, spu);
+      bytes += answer.records?.length ?? 0;
+      if (answer.errorCode !== errorCodes.NONE) failed = true;
+      partitions.push(answer);
+    }
+    responses.push(createFetchResponseFetchableTopicResponse({ topic: topic.topic, partitions }));
+  }
+  return { responses, bytes, failed };
+}
+
+const noRecords = Buffer.alloc(0);
+
+function failedPartition(partitionIndex: number, errorCode: number): FetchResponsePartitionData {
+  return createFetchResponsePartitionData({
+    partitionIndex,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    records: noRecords,
+  });
+}
+
+async function readPartition(
+  topic: string,
+  wanted: FetchRequestPartition,
+  budget: { bytes: number; minOneBatch: boolean },
+  plan: FetchPlan,
+  spu: SpuServices,
+): Promise<FetchResponsePartitionData> {
+  const index = wanted.partition;
+  const partition = spu.partitions.get(topic, index);
+  if (partition === undefined) return failedPartition(index, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+  const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
+  if (epochProblem !== undefined) return failedPartition(index, epochProblem);
+  const log = partition.log;
+  const maxBytes = Math.min(wanted.partitionMaxBytes, budget.bytes);
+  try {
+    if (maxBytes <= 0 && !budget.minOneBatch) {
+      if (wanted.fetchOffset < log.logStartOffset || wanted.fetchOffset > log.logEndOffset)
+        return failedPartition(index, errorCodes.OFFSET_OUT_OF_RANGE);
+      return answered(index, [], 0, log.highWatermark, log.logStartOffset);
+    }
+    const read = await log.read(wanted.fetchOffset, {
+      maxBytes: Math.max(0, maxBytes),
+      upperBound: plan.follower ? log.logEndOffset : log.highWatermark,
+      minOneBatch: budget.minOneBatch,
+    });
+    return answered(index, read.batches, read.bytes, read.highWatermark, read.logStartOffset);
+  } catch (error) {
+    const failure = partitionFailure(error, spu.logger, { topic, partition: index, api: 'fetch' });
+    return failedPartition(index, failure.errorCode);
+  }
+}
+
+function answered(
+  partitionIndex: number,
+  batches: readonly Buffer[],
+  bytes: number,
+  highWatermark: bigint,
+  logStartOffset: bigint,
+): FetchResponsePartitionData {
+  // The generated codec takes one Buffer per partition: a single batch goes as is, several are
+  // joined once here (the response is written from this buffer without further copies).
+  const records =
+    batches.length === 0 ? noRecords : batches.length === 1 ? batches[0]! : Buffer.concat(batches, bytes);
+  return createFetchResponsePartitionData({
+    partitionIndex,
+    errorCode: errorCodes.NONE,
+    highWatermark,
+    // No transactions: everything below the high watermark is stable.
+    lastStableOffset: highWatermark,
+    logStartOffset,
+    abortedTransactions: [],
+    preferredReadReplica: -1,
+    records,
+  });
+}

@@ -1,0 +1,93 @@
+import { errorCodes } from '../../protocol/messages/error-codes.ts';
+import {
+  createListOffsetsResponse,
+  createListOffsetsResponsePartitionResponse,
+  createListOffsetsResponseTopicResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsRequestPartition,
+  type ListOffsetsResponse,
+  type ListOffsetsResponsePartitionResponse,
+} from '../../protocol/messages/list-offsets.ts';
+import type { PartitionLog } from '../../storage/partition-log.ts';
+import type { ApiHandler, SpuServices } from '../handler.ts';
+import { partitionFailure } from '../storage-errors.ts';
+import { leaderEpochProblem } from './leader-epoch.ts';
+
+/**
+ * ListOffsets: an offset per partition for a timestamp. -2 is the log start, -1 the latest offset a
+ * consumer may read (the high watermark, which is also the last stable offset without transactions;
+ * followers, replicaId ≥ 0, get the log end), any other timestamp the first offset whose record
+ * timestamp is at least that, among the offsets a consumer may read (none: offset and timestamp -1).
+ * -3 (the offset of the largest timestamp, v7) is not supported: UNSUPPORTED_VERSION for that
+ * partition. The leader epoch answered (v4+) is the epoch of the batch holding the offset.
+ */
+const earliest = -2n;
+const latest = -1n;
+const maxTimestamp = -3n;
+
+type PartitionAnswer = ListOffsetsResponsePartitionResponse;
+
+export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = async (
+  request,
+  _context,
+  spu,
+) => {
+  const follower = request.replicaId >= 0;
+  const topics = await Promise.all(
+    request.topics.map(async (topic) => {
+      const partitions = await Promise.all(
+        topic.partitions.map((wanted) => listPartition(topic.name, wanted, follower, spu)),
+      );
+      return createListOffsetsResponseTopicResponse({ name: topic.name, partitions });
+    }),
+  );
+  return createListOffsetsResponse({ topics });
+};
+
+function failed(partitionIndex: number, errorCode: number): PartitionAnswer {
+  return createListOffsetsResponsePartitionResponse({
+    partitionIndex,
+    errorCode,
+    timestamp: -1n,
+    offset: -1n,
+    leaderEpoch: -1,
+  });
+}
+
+async function listPartition(
+  topic: string,
+  wanted: ListOffsetsRequestPartition,
+  follower: boolean,
+  spu: SpuServices,
+): Promise<PartitionAnswer> {
+  const index = wanted.partitionIndex;
+  const partition = spu.partitions.get(topic, index);
+  if (partition === undefined) return failed(index, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+  const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
+  if (epochProblem !== undefined) return failed(index, epochProblem);
+  const log = partition.log;
+  const visibleEnd = follower ? log.logEndOffset : log.highWatermark;
+  const found = (offset: bigint, timestamp: bigint, leaderEpoch: number): PartitionAnswer =>
+    createListOffsetsResponsePartitionResponse({ partitionIndex: index, timestamp, offset, leaderEpoch });
+  if (wanted.timestamp === earliest) return found(log.logStartOffset, -1n, epochOf(log, log.logStartOffset));
+  if (wanted.timestamp === latest) return found(visibleEnd, -1n, log.latestEpoch);
+  if (wanted.timestamp === maxTimestamp) return failed(index, errorCodes.UNSUPPORTED_VERSION);
+  try {
+    const match = await log.offsetForTimestamp(wanted.timestamp);
+    if (match === undefined || match.offset >= visibleEnd) return found(-1n, -1n, -1);
+    return found(match.offset, match.timestamp, epochOf(log, match.offset));
+  } catch (error) {
+    const failure = partitionFailure(error, spu.logger, { topic, partition: index, api: 'listOffsets' });
+    return failed(index, failure.errorCode);
+  }
+}
+
+/** The leader epoch of the batch holding `offset`: the last epoch starting at or below it, or -1. */
+function epochOf(log: PartitionLog, offset: bigint): number {
+  let epoch = -1;
+  for (const entry of log.epochEntries) {
+    if (entry.startOffset > offset) break;
+    epoch = entry.epoch;
+  }
+  return epoch;
+}

@@ -1,0 +1,210 @@
+import type { Logger } from '../../base/logger.ts';
+import type { Counter } from '../../base/metrics.ts';
+import { batchAttributes, batchHeader, checkBatch, splitBatches } from '../../protocol/batch-header.ts';
+import type { Codec } from '../../protocol/compression/compression.ts';
+import { errorCodes } from '../../protocol/messages/error-codes.ts';
+import {
+  createProduceResponse,
+  createProduceResponsePartitionProduceResponse,
+  createProduceResponseTopicProduceResponse,
+  type ProduceRequest,
+  type ProduceRequestPartitionProduceData,
+  type ProduceResponse,
+  type ProduceResponsePartitionProduceResponse,
+} from '../../protocol/messages/produce.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
+import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
+import type { Partition } from '../partitions.ts';
+import { needsRecompression, recompressBatch, topicCodec } from '../recompress.ts';
+import { partitionFailure } from '../storage-errors.ts';
+
+/**
+ * Produce: validates each partition's batches (framing, CRC, magic 2, size, no transactions), applies
+ * the topic's compression.type, appends and answers with the base offset. Batches stay Buffers (views
+ * into the request frame, whose offsets and epoch the log rewrites in place); records are decoded
+ * only to recompress. Partitions of one request are appended concurrently; a partition either gets
+ * all of its batches or none of them.
+ *
+ * acks=0 appends and sends no response; acks=1 and acks=-1 answer after the local append (with one
+ * replica per partition, the local append is also the in-sync set's).
+ */
+
+/** Produce v0-2 carry message sets of magic 0/1, which Tide never stores. */
+const recordBatchVersionMin = 3;
+/** INVALID_RECORD exists from Produce v8; earlier clients know only CORRUPT_MESSAGE. */
+const invalidRecordVersionMin = 8;
+
+interface ProduceMetrics {
+  readonly bytes: Counter;
+  readonly batches: Counter;
+}
+
+const metricsBySpu = new WeakMap<SpuServices, ProduceMetrics>();
+
+function produceMetrics(spu: SpuServices): ProduceMetrics {
+  let metrics = metricsBySpu.get(spu);
+  if (metrics === undefined) {
+    metrics = {
+      bytes: spu.metrics.counter(
+        'tide_produced_bytes_total',
+        'bytes of record batches appended by producers',
+      ),
+      batches: spu.metrics.counter('tide_produced_batches_total', 'record batches appended by producers'),
+    };
+    metricsBySpu.set(spu, metrics);
+  }
+  return metrics;
+}
+
+/** What one partition's append needs besides its data. */
+interface PartitionJob {
+  readonly topic: string;
+  readonly codec: Codec | undefined;
+  readonly version: number;
+  readonly spu: SpuServices;
+  readonly logger: Logger;
+}
+
+type PartitionAnswer = ProduceResponsePartitionProduceResponse;
+
+function refused(index: number, errorCode: number, errorMessage: string): PartitionAnswer {
+  return createProduceResponsePartitionProduceResponse({ index, errorCode, errorMessage });
+}
+
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = async (
+  request: ProduceRequest,
+  context: RequestContext,
+  spu: SpuServices,
+) => {
+  const logger = spu.logger.child({ component: 'produce', connection: context.connection.id });
+  const refusal = requestRefusal(request, context.apiVersion);
+  const responses = await Promise.all(
+    request.topicData.map(async (topic) => {
+      const codec = topicCodec(spu.cluster.topic(topic.name)?.configs['compression.type']);
+      const job: PartitionJob = { topic: topic.name, codec, version: context.apiVersion, spu, logger };
+      const partitionResponses = await Promise.all(
+        topic.partitionData.map((data) =>
+          refusal === undefined
+            ? producePartition(data, job)
+            : refused(data.index, refusal.errorCode, refusal.errorMessage),
+        ),
+      );
+      return createProduceResponseTopicProduceResponse({ name: topic.name, partitionResponses });
+    }),
+  );
+  if (request.acks === 0) return undefined;
+  return createProduceResponse({ responses });
+};
+
+/** A reason to refuse every partition of the request, or undefined. */
+function requestRefusal(
+  request: ProduceRequest,
+  version: number,
+): { errorCode: number; errorMessage: string } | undefined {
+  if (version < recordBatchVersionMin)
+    return {
+      errorCode: errorCodes.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+      errorMessage: `Produce v${version} carries message format v0/v1, which Tide does not store; use v3+`,
+    };
+  if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1)
+    return { errorCode: errorCodes.INVALID_REQUIRED_ACKS, errorMessage: `acks must be -1, 0 or 1` };
+  if (request.transactionalId !== null)
+    return {
+      errorCode: errorCodes.INVALID_TXN_STATE,
+      errorMessage: 'Tide does not support transactions yet',
+    };
+  return undefined;
+}
+
+async function producePartition(
+  data: ProduceRequestPartitionProduceData,
+  job: PartitionJob,
+): Promise<PartitionAnswer> {
+  const partition = job.spu.partitions.get(job.topic, data.index);
+  if (partition === undefined)
+    return refused(
+      data.index,
+      errorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+      `topic ${job.topic} has no partition ${data.index}`,
+    );
+  const prepared = prepareBatches(data, partition, job);
+  if ('errorCode' in prepared) return prepared;
+  try {
+    const result = await partition.appendAsLeader(prepared.batches);
+    const metrics = produceMetrics(job.spu);
+    metrics.bytes.add(prepared.bytes);
+    metrics.batches.add(prepared.batches.length);
+    return createProduceResponsePartitionProduceResponse({
+      index: data.index,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: result.logAppendTimeMs === undefined ? -1n : BigInt(result.logAppendTimeMs),
+      logStartOffset: partition.log.logStartOffset,
+    });
+  } catch (error) {
+    const failure = partitionFailure(error, job.logger, { topic: job.topic, partition: data.index });
+    return refused(data.index, failure.errorCode, failure.errorMessage);
+  }
+}
+
+/**
+ * Splits and checks one partition's records, recompressing when the topic demands it. Any problem
+ * refuses the whole partition: nothing of it is appended.
+ */
+function prepareBatches(
+  data: ProduceRequestPartitionProduceData,
+  partition: Partition,
+  job: PartitionJob,
+): { batches: Buffer[]; bytes: number } | PartitionAnswer {
+  const invalidRecord =
+    job.version >= invalidRecordVersionMin ? errorCodes.INVALID_RECORD : errorCodes.CORRUPT_MESSAGE;
+  const records = data.records;
+  if (records === null || records.length === 0)
+    return refused(data.index, invalidRecord, 'a produce request must carry at least one record batch');
+  const { batches, partialBytes } = splitBatches(records);
+  if (partialBytes > 0)
+    return refused(
+      data.index,
+      errorCodes.CORRUPT_MESSAGE,
+      `${partialBytes} bytes after the last whole batch`,
+    );
+  const batchBytesMax = partition.log.config.batchBytesMax;
+  let bytes = 0;
+  for (let at = 0; at < batches.length; at++) {
+    let batch = batches[at]!;
+    if (batch.length > batchBytesMax)
+      return refused(
+        data.index,
+        errorCodes.MESSAGE_TOO_LARGE,
+        `batch of ${batch.length} bytes exceeds max.message.bytes ${batchBytesMax}`,
+      );
+    const problem = batchProblem(batch, invalidRecord, data.index);
+    if (problem !== undefined) return problem;
+    if (needsRecompression(batch, job.codec)) {
+      try {
+        batch = recompressBatch(batch, job.codec!);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return refused(data.index, errorCodes.CORRUPT_MESSAGE, error.message);
+      }
+      batches[at] = batch;
+    }
+    bytes += batch.length;
+  }
+  return { batches, bytes };
+}
+
+/** Framing, CRC and magic (CORRUPT_MESSAGE); transactional or control batches (refused). */
+function batchProblem(batch: Buffer, invalidRecord: number, index: number): PartitionAnswer | undefined {
+  try {
+    checkBatch(batch);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return refused(index, errorCodes.CORRUPT_MESSAGE, error.message);
+  }
+  const attributes = batch.readInt16BE(batchHeader.attributes);
+  if ((attributes & batchAttributes.transactional) !== 0)
+    return refused(index, errorCodes.INVALID_TXN_STATE, 'Tide does not support transactional batches yet');
+  if ((attributes & batchAttributes.control) !== 0)
+    return refused(index, invalidRecord, 'producers may not write control batches');
+  return undefined;
+}
