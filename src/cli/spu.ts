@@ -13,6 +13,11 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
     .option('--log-level <level>', 'debug, info, warn, error or silent')
     .option('--auto-create-topics', 'create topics that clients ask for', false)
     .option('--cluster-id <id>', 'cluster id reported to clients')
+    .option('--connections-max <n>', 'client connections open at once; more are closed (default 10000)')
+    .option(
+      '--inflight-requests-max <n>',
+      'requests in progress per connection before reading pauses (default 64)',
+    )
     .action(async (options: Record<string, string | boolean>) => {
       await run(options);
     });

@@ -120,7 +120,12 @@ export class Connection implements ConnectionContext {
         pending.response = response;
         this.#flush();
       },
-      (error: unknown) => this.close('request failed', { error }),
+      // The error's type tells a malformed request (ProtocolError) from a fault in a handler.
+      (error: unknown) =>
+        this.close('request failed', {
+          error,
+          errorType: error instanceof Error ? error.name : typeof error,
+        }),
     );
   }
 

@@ -15,6 +15,17 @@ export interface SpuCommandOptions {
   readonly logLevel?: string;
   readonly autoCreateTopics?: boolean;
   readonly clusterId?: string;
+  readonly connectionsMax?: string;
+  readonly inflightRequestsMax?: string;
+}
+
+/** A positive integer option, or the default when absent. */
+function parseCount(text: string | undefined, fallback: number, what: string): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`${what} must be a positive integer, got "${text}"`);
+  return value;
 }
 
 function parseAddress(text: string, what: string): { host: string; port: number } {
@@ -62,6 +73,19 @@ export function spuConfigFromOptions(
     logLevel,
     autoCreateTopics: options.autoCreateTopics ?? spuDefaults.autoCreateTopics,
     clusterId: options.clusterId ?? spuDefaults.clusterId,
+    limits: {
+      ...spuDefaults.limits,
+      connectionsMax: parseCount(
+        options.connectionsMax,
+        spuDefaults.limits.connectionsMax,
+        '--connections-max',
+      ),
+      inflightRequestsMax: parseCount(
+        options.inflightRequestsMax,
+        spuDefaults.limits.inflightRequestsMax,
+        '--inflight-requests-max',
+      ),
+    },
   };
 }
 

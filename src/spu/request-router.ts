@@ -22,6 +22,14 @@ export type HandlerTable = { readonly [K in keyof Codecs]?: ApiHandler<RequestOf
 /** Bytes every request starts with: api key, api version, correlation id. */
 const requestPrefixBytes = 8;
 
+/**
+ * First block of each response's Writer. Most responses are small, and a response waiting in a slow
+ * client's socket keeps its whole first block alive: with the Writer's default 8 KiB block, a client
+ * that never reads would hold ~100 times more memory than the bytes the connection's bufferedBytesMax
+ * counts. Blocks this small come from Node's shared buffer pool; larger responses grow as usual.
+ */
+const responseFirstBlockBytes = 256; // bytes
+
 export interface AdvertisedApi extends ApiSupport {
   readonly apiKey: number;
 }
@@ -41,7 +49,7 @@ function frameResponse(
   headerVersion: number,
   encodeBody: (w: Writer) => void,
 ): Buffer[] {
-  const w = new Writer();
+  const w = new Writer(responseFirstBlockBytes);
   const size = w.reserve(4);
   encodeResponseHeader(w, { correlationId }, headerVersion);
   encodeBody(w);
