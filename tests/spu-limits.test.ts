@@ -50,7 +50,7 @@ describe('SPU connection limit', () => {
       for (const each of clients) assert.equal((await each.apiVersions()).errorCode, 0);
 
       const extra = await client(spu);
-      await assert.rejects(extra.apiVersions(), { code: 'connection_closed' });
+      await assert.rejects(extra.apiVersions(), { code: 'CONNECTION_CLOSED' });
       await extra.closed;
 
       // The three admitted connections are unaffected.

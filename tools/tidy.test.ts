@@ -15,11 +15,12 @@ const allowedImports: Record<string, readonly string[]> = {
   base: [],
   protocol: ['base'],
   storage: ['base', 'protocol'],
-  spu: ['base', 'protocol', 'storage'],
-  sc: ['base', 'protocol'],
-  client: ['base', 'protocol'],
+  net: ['base', 'protocol'],
+  spu: ['base', 'protocol', 'net', 'storage'],
+  sc: ['base', 'protocol', 'net'],
+  client: ['base', 'protocol', 'net'],
   cli: ['base', 'protocol', 'client'],
-  testing: ['base', 'protocol', 'storage', 'spu', 'sc', 'client', 'cli'],
+  testing: ['base', 'protocol', 'net', 'storage', 'spu', 'sc', 'client', 'cli'],
   '.': ['base', 'protocol', 'client'],
 };
 
