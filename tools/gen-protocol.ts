@@ -5,9 +5,11 @@
  * header-version rules, a codec dispatch table, the error-code table (from tools/kafka-errors.json),
  * field descriptors for tests and an index.
  *
- * Usage: npm run gen:protocol -- [schema dir] [--out dir]
- *   schema dir defaults to tools/kafka-protocol/messages (a copy of the schemas Tide uses, see its NOTICE),
- *   --out defaults to src/protocol/messages. Output is formatted (and imports sorted) by Biome.
+ * Usage: npm run gen:protocol -- [schema dir…] [--out dir]
+ *   schema dirs default to tools/kafka-protocol/messages (a copy of the Kafka schemas Tide uses, see its
+ *   NOTICE) and tools/tide-protocol/messages (Tide's extension APIs, keys 1000+, same format); a schema
+ *   is read from the first dir that has it. --out defaults to src/protocol/messages. Output is
+ *   formatted (and imports sorted) by Biome.
  *
  * Pipeline: schema.ts reads a file (stripping `//` comments), model.ts turns it into structs and
  * fields with version ranges cut to the supported range, emit-*.ts write TypeScript.
@@ -36,7 +38,7 @@
  *     anything is allocated.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiSupport } from '../src/protocol/api-support.ts';
@@ -52,10 +54,15 @@ import {
   type KafkaErrorEntry,
 } from './gen-protocol/emit-support.ts';
 import { buildMessage, kebabCase, type MessageModel, parseVersions } from './gen-protocol/model.ts';
-import { readSchema } from './gen-protocol/schema.ts';
+import { readSchema, type SchemaMessage } from './gen-protocol/schema.ts';
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const defaultSchemaDir = resolve(repositoryRoot, 'tools/kafka-protocol/messages');
+const defaultSchemaDirs = [
+  resolve(repositoryRoot, 'tools/kafka-protocol/messages'),
+  resolve(repositoryRoot, 'tools/tide-protocol/messages'),
+];
+/** API keys from here up are Tide's own extensions (modules say so instead of Kafka's notice). */
+const tideApiKeyMin = 1000;
 const defaultOutDir = join(repositoryRoot, 'src/protocol/messages');
 
 /** Header versions Tide reads and writes: request v1/v2, response v0/v1. */
@@ -69,8 +76,15 @@ interface GeneratedApi {
   readonly messages: readonly MessageModel[];
 }
 
+/** Reads `<name>.json` from the first of the dirs that holds it. */
+function readSchemaFrom(schemaDirs: readonly string[], name: string): SchemaMessage {
+  const dir = schemaDirs.find((candidate) => existsSync(join(candidate, `${name}.json`)));
+  if (dir === undefined) throw new Error(`${name}.json: in none of ${schemaDirs.join(', ')}`);
+  return readSchema(dir, name);
+}
+
 function generateApi(
-  schemaDir: string,
+  schemaDirs: readonly string[],
   apiKey: number,
   name: string,
   min: number,
@@ -78,7 +92,7 @@ function generateApi(
   typeNames: Set<string>,
 ): GeneratedApi {
   const messages = ['Request', 'Response'].map((side) => {
-    const schema = readSchema(schemaDir, `${name}${side}`);
+    const schema = readSchemaFrom(schemaDirs, `${name}${side}`);
     if (schema.apiKey !== apiKey)
       throw new Error(`${schema.name}: api key ${schema.apiKey}, support table says ${apiKey}`);
     return { schema, model: buildMessage(schema, { lo: min, hi: max }, name, typeNames) };
@@ -95,21 +109,21 @@ function generateApi(
 }
 
 function generateHeader(
-  schemaDir: string,
+  schemaDirs: readonly string[],
   name: keyof typeof headerVersions,
   typeNames: Set<string>,
 ): MessageModel {
-  return buildMessage(readSchema(schemaDir, name), headerVersions[name], name, typeNames);
+  return buildMessage(readSchemaFrom(schemaDirs, name), headerVersions[name], name, typeNames);
 }
 
 /** Every generated file, by file name, before formatting. */
-export function generateFiles(schemaDir: string, errorsPath: string): Map<string, string> {
+export function generateFiles(schemaDirs: readonly string[], errorsPath: string): Map<string, string> {
   const files = new Map<string, string>();
   const typeNames = new Set<string>();
   const apis: GeneratedApi[] = [];
   for (const [key, support] of Object.entries(apiSupport)) {
     const api = generateApi(
-      schemaDir,
+      schemaDirs,
       Number(key),
       support.name,
       support.minVersion,
@@ -117,10 +131,11 @@ export function generateFiles(schemaDir: string, errorsPath: string): Map<string
       typeNames,
     );
     apis.push(api);
-    files.set(`${kebabCase(support.name)}.ts`, emitApiModule(support.name, api.messages));
+    const origin = Number(key) >= tideApiKeyMin ? 'tide' : 'kafka';
+    files.set(`${kebabCase(support.name)}.ts`, emitApiModule(support.name, api.messages, origin));
   }
-  const requestHeader = generateHeader(schemaDir, 'RequestHeader', typeNames);
-  const responseHeader = generateHeader(schemaDir, 'ResponseHeader', typeNames);
+  const requestHeader = generateHeader(schemaDirs, 'RequestHeader', typeNames);
+  const responseHeader = generateHeader(schemaDirs, 'ResponseHeader', typeNames);
   files.set('request-header.ts', emitApiModule('Request header', [requestHeader]));
   files.set('response-header.ts', emitApiModule('Response header', [responseHeader]));
   const summaries = apis.map((api) => api.summary);
@@ -157,15 +172,16 @@ export function writeFiles(files: Map<string, string>, outDir: string): void {
 }
 
 function main(argv: readonly string[]): void {
-  let schemaDir = defaultSchemaDir;
+  const schemaDirs: string[] = [];
   let outDir = defaultOutDir;
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
     if (argument === '--out') outDir = resolve(argv[++i] ?? '');
     else if (argument.startsWith('--')) throw new Error(`unknown option ${argument}`);
-    else schemaDir = resolve(argument);
+    else schemaDirs.push(resolve(argument));
   }
-  const files = generateFiles(schemaDir, join(repositoryRoot, 'tools/kafka-errors.json'));
+  const dirs = schemaDirs.length > 0 ? schemaDirs : defaultSchemaDirs;
+  const files = generateFiles(dirs, join(repositoryRoot, 'tools/kafka-errors.json'));
   writeFiles(files, outDir);
   process.stdout.write(`wrote ${files.size} files to ${outDir}\n`);
 }

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { tideVersion } from '../base/version.ts';
+import { scCommand } from './sc.ts';
 import { spuCommand } from './spu.ts';
 import { versionCommand } from './version.ts';
 
@@ -12,7 +13,8 @@ const program = new Command('tide')
   .version(tideVersion, '-V, --version', 'print the version')
   .showHelpAfterError()
   .addCommand(versionCommand())
-  .addCommand(spuCommand(async (options) => (await import('../spu/main.ts')).runSpu(options)));
+  .addCommand(spuCommand(async (options) => (await import('../spu/main.ts')).runSpu(options)))
+  .addCommand(scCommand(async (options) => (await import('../sc/main.ts')).runSc(options)));
 
 try {
   await program.parseAsync(process.argv);

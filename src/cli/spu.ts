@@ -3,7 +3,9 @@ import { Command } from 'commander';
 /** `tide spu`: runs a Streaming Processing Unit in the foreground. */
 export function spuCommand(run: (options: Record<string, string | boolean>) => Promise<void>): Command {
   return new Command('spu')
-    .description('run a Streaming Processing Unit (standalone: it owns every partition)')
+    .description(
+      'run a Streaming Processing Unit: standalone (it owns every partition), or in a cluster with --sc',
+    )
     .option('--id <n>', 'SPU id; default ports are 9092+id-1 (Kafka) and 9292+id-1 (HTTP)', '1')
     .option('--listen <host:port>', 'Kafka listener address (port 0 picks a free one)')
     .option('--advertise <host:port>', 'address clients are told to connect to')
@@ -13,6 +15,11 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
     .option('--log-level <level>', 'debug, info, warn, error or silent')
     .option('--auto-create-topics', 'create topics that clients ask for', false)
     .option('--cluster-id <id>', 'cluster id reported to clients')
+    .option('--sc <host:port>', 'join the cluster of the Streaming Controller at this address')
+    .option(
+      '--internal <host:port>',
+      'internal listener for the SC, with --sc (default 127.0.0.1:9192+id-1; port 0 picks a free one)',
+    )
     .option('--connections-max <n>', 'client connections open at once; more are closed (default 10000)')
     .option(
       '--inflight-requests-max <n>',

@@ -78,6 +78,15 @@ export const apiSupport = {
   62: { name: 'BrokerRegistration', minVersion: 0, maxVersion: 4 },
   // Control plane (SPU → SC).
   63: { name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 1 },
+
+  // Tide extensions (keys 1000+, schemas in tools/tide-protocol/messages, flexible from v0). Plain
+  // Kafka clients never ask for them; see docs/CONTROL-PLANE.md.
+  // SPU → SC: the state of the replicas an SPU holds.
+  1000: { name: 'SpuStatus', minVersion: 0, maxVersion: 0 },
+  // client → SPU → SC: the registered SPUs.
+  1001: { name: 'DescribeSpus', minVersion: 0, maxVersion: 0 },
+  // client → SPU → SC: topics with spec and status, partitions with replicas and offsets.
+  1002: { name: 'DescribeTopicStatus', minVersion: 0, maxVersion: 0 },
 } as const satisfies Readonly<Record<number, ApiSupport>>;
 
 export type ApiKey = keyof typeof apiSupport;

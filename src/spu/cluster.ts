@@ -55,7 +55,9 @@ export interface CreateTopicSpec {
   readonly configs: Readonly<Record<string, string>>;
 }
 
-export type ConfigOperation = 'set' | 'delete' | 'append' | 'subtract';
+import type { ConfigOperation } from '../protocol/topic-validation.ts';
+
+export type { ConfigOperation };
 
 export interface TopicAdmin {
   /** Creates a topic; on success (also with validateOnly) answers the topic as created. */

@@ -1,7 +1,7 @@
+import { type ConfigDescription, configSources, configTypeCodes } from '../protocol/config-describe.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { topicNameProblem } from '../protocol/topic-names.ts';
 import type { SpuConfig } from './config.ts';
-import { type ConfigDescription, configSources, configTypeCodes } from './config-describe.ts';
 
 /**
  * What the config APIs (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs) share: resource

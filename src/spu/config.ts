@@ -20,7 +20,19 @@ export interface SpuConfig {
   readonly defaultPartitions: number;
   readonly defaultReplicationFactor: number;
   readonly clusterId: string;
+  /** The SC this SPU registers with; absent for a standalone SPU, which owns every partition. */
+  readonly controller?: ControllerAddress;
+  /** Where the internal listener (the SC's pushes) binds in a cluster. Port 0 picks a free port. */
+  readonly internalHost: string;
+  readonly internalPort: number;
   readonly limits: SpuLimits;
+}
+
+export interface ControllerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** The cluster id sent at registration; '' accepts whatever cluster the SC runs. */
+  readonly clusterId: string;
 }
 
 export interface SpuLimits {
@@ -40,6 +52,8 @@ export const spuDefaults = Object.freeze({
   listenPort: 9092, // SPU n listens on 9092 + n - 1
   httpHost: '127.0.0.1',
   httpPort: 9292, // SPU n serves HTTP on 9292 + n - 1
+  internalHost: '127.0.0.1',
+  internalPort: 9192, // SPU n takes the SC's pushes on 9192 + n - 1
   logLevel: 'info' as LogLevel,
   autoCreateTopics: false,
   defaultPartitions: 1,

@@ -1,9 +1,9 @@
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
 import type { MetricsRegistry } from '../base/metrics.ts';
+import type { ConnectionContext } from '../net/server.ts';
 import type { ClusterView, TopicAdmin } from './cluster.ts';
 import type { SpuConfig } from './config.ts';
-import type { ConnectionContext } from './connection.ts';
 import type { PartitionManager } from './partitions.ts';
 
 /** Everything a request handler may use: the SPU's services, never the socket. */

@@ -17,6 +17,10 @@ export interface SpuCommandOptions {
   readonly clusterId?: string;
   readonly connectionsMax?: string;
   readonly inflightRequestsMax?: string;
+  /** The SC's address: with it the SPU joins a cluster, without it the SPU is standalone. */
+  readonly sc?: string;
+  /** The internal listener's address (the SC's pushes), in a cluster. */
+  readonly internal?: string;
 }
 
 /** A positive integer option, or the default when absent. */
@@ -57,6 +61,11 @@ export function spuConfigFromOptions(
           options.http ?? `${spuDefaults.httpHost}:${spuDefaults.httpPort + Math.max(id, 1) - 1}`,
           '--http',
         );
+  const internal = parseAddress(
+    options.internal ?? `${spuDefaults.internalHost}:${spuDefaults.internalPort + Math.max(id, 1) - 1}`,
+    '--internal',
+  );
+  const controller = options.sc === undefined ? undefined : parseAddress(options.sc, '--sc');
   const logLevel = (options.logLevel ?? env.TIDE_LOG_LEVEL ?? spuDefaults.logLevel) as LogLevel;
   if (!logLevels.includes(logLevel)) throw new Error(`--log-level must be one of ${logLevels.join(', ')}`);
   const home = env.TIDE_HOME ?? join(homedir(), '.tide');
@@ -68,6 +77,12 @@ export function spuConfigFromOptions(
     ...(advertise === undefined ? {} : { advertisedHost: advertise.host, advertisedPort: advertise.port }),
     httpHost: http.host,
     httpPort: http.port,
+    internalHost: internal.host,
+    internalPort: internal.port,
+    // An SPU joining a cluster sends '' as cluster id unless told one: the SC's id is then accepted.
+    ...(controller === undefined
+      ? {}
+      : { controller: { ...controller, clusterId: options.clusterId ?? '' } }),
     dataDir: options.dataDir ?? join(home, `spu-${id}`),
     ...(options.rack === undefined ? {} : { rack: options.rack }),
     logLevel,

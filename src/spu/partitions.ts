@@ -14,6 +14,11 @@ export class Partition {
   readonly index: number;
   readonly log: PartitionLog;
   leaderEpoch: number;
+  /**
+   * Whether this SPU leads the partition and so serves clients' produce and fetch. A standalone SPU
+   * leads everything; in a cluster the SC decides (LeaderAndIsr) and the other replicas follow.
+   */
+  leading = true;
   readonly #listeners = new Set<() => void>();
 
   constructor(topic: string, index: number, log: PartitionLog, leaderEpoch: number) {
@@ -32,6 +37,16 @@ export class Partition {
     this.log.setHighWatermark(result.logEndOffset);
     this.notifyData();
     return result;
+  }
+
+  /**
+   * Makes this SPU the partition's leader or a follower at `leaderEpoch`. Parked fetches wake up, so
+   * that they answer under the new role instead of waiting out their time.
+   */
+  setRole(role: { leading: boolean; leaderEpoch: number }): void {
+    this.leading = role.leading;
+    this.leaderEpoch = role.leaderEpoch;
+    this.notifyData();
   }
 
   /** Calls `listener` once, at the next append or high-watermark move; returns a cancel function. */

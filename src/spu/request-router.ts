@@ -1,4 +1,5 @@
 import type { Logger } from '../base/logger.ts';
+import type { ConnectionContext, RequestHandler } from '../net/server.ts';
 import { type ApiSupport, supportFor } from '../protocol/api-support.ts';
 import { apiKeys, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/api-keys.ts';
 import { createApiVersionsResponse, encodeApiVersionsResponse } from '../protocol/messages/api-versions.ts';
@@ -9,7 +10,6 @@ import { encodeResponseHeader } from '../protocol/messages/response-header.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
-import type { ConnectionContext, RequestHandler } from './connection.ts';
 import type { ApiHandler, RequestContext, SpuServices } from './handler.ts';
 
 type Codecs = typeof apiCodecs;

@@ -3,12 +3,20 @@ import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
 import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import type { RequestHandler } from '../net/server.ts';
+import { Listener } from '../net/server.ts';
+import { createSpuStatusRequestPartition } from '../protocol/messages/spu-status.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
-import type { SpuConfig } from './config.ts';
-import type { RequestHandler } from './connection.ts';
+import type { BrokerInfo } from './cluster.ts';
+import { ClusterAdmin } from './cluster-admin.ts';
+import { ClusterMember } from './cluster-member.ts';
+import { ClusterState } from './cluster-state.ts';
+import type { ControllerAddress, SpuConfig } from './config.ts';
+import { ControllerLink } from './controller-link.ts';
 import type { SpuServices } from './handler.ts';
+import { controlHandlers } from './handlers/control.ts';
+import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { spuHandlers } from './handlers/index.ts';
-import { Listener } from './listener.ts';
 import { PartitionManager } from './partitions.ts';
 import { createRequestRouter } from './request-router.ts';
 import { StandaloneCluster } from './standalone.ts';
@@ -19,6 +27,8 @@ export interface SpuEndpoints {
   readonly host: string;
   readonly port: number;
   readonly httpPort: number | undefined;
+  /** The internal listener's port (the SC's pushes), in a cluster only. */
+  readonly internalPort: number | undefined;
 }
 
 /**
@@ -31,6 +41,8 @@ export class Spu {
   readonly metrics = new MetricsRegistry();
   readonly clock: Clock;
   #listener: Listener | undefined;
+  #internalListener: Listener | undefined;
+  #link: ControllerLink | undefined;
   #http: Server | undefined;
   #partitions: PartitionManager | undefined;
   #stopping = false;
@@ -50,9 +62,58 @@ export class Spu {
       logger: this.logger,
     });
     this.#partitions = partitions;
-    const store = await TopicStore.open(this.config.dataDir);
-    // The listener binds first (the advertised port may be 0 until then); requests that arrive in the
-    // moment before the router exists are refused by closing their connection.
+    const kafka = await this.#openListener(this.config.listenHost, this.config.listenPort, 'listener');
+    this.#listener = kafka.listener;
+    const self: BrokerInfo = {
+      id: this.config.id,
+      host: this.config.advertisedHost ?? this.config.listenHost,
+      port: this.config.advertisedPort ?? kafka.port,
+      rack: this.config.rack ?? null,
+    };
+    const base = {
+      config: this.config,
+      logger: this.logger,
+      metrics: this.metrics,
+      clock: this.clock,
+      partitions,
+    };
+    const controller = this.config.controller;
+    let internalPort: number | undefined;
+    let clusterFields = {};
+    if (controller === undefined) {
+      const cluster = await this.#openStandalone(partitions, self);
+      kafka.route(createRequestRouter({ ...base, cluster, admin: cluster }, spuHandlers()));
+    } else {
+      internalPort = await this.#joinCluster(base, self, controller, kafka.route);
+      clusterFields = { internalPort, controller: `${controller.host}:${controller.port}` };
+    }
+    this.metrics.gauge(
+      'tide_connections',
+      'open client connections',
+      {},
+      () => kafka.listener.connectionCount,
+    );
+    this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
+    const httpPort = await this.#startHttp(partitions);
+    this.logger.info('spu ready', {
+      host: this.config.listenHost,
+      port: kafka.port,
+      httpPort,
+      ...clusterFields,
+      dataDir: this.config.dataDir,
+    });
+    return { host: this.config.listenHost, port: kafka.port, httpPort, internalPort };
+  }
+
+  /**
+   * Binds a listener before its router exists (the advertised port may be 0 until then); requests
+   * that arrive in the moment before `route` is called are refused by closing their connection.
+   */
+  async #openListener(
+    host: string,
+    port: number,
+    component: string,
+  ): Promise<{ listener: Listener; port: number; route: (router: RequestHandler) => void }> {
     let router: RequestHandler | undefined;
     const listener = new Listener({
       handler: (frame, connection) =>
@@ -60,19 +121,24 @@ export class Spu {
           ? Promise.reject(new ProtocolError('SPU is starting'))
           : router(frame, connection),
       limits: this.config.limits,
-      logger: this.logger.child({ component: 'listener' }),
+      logger: this.logger.child({ component }),
     });
-    this.#listener = listener;
-    const port = await listener.listen(this.config.listenHost, this.config.listenPort);
+    const bound = await listener.listen(host, port);
+    return {
+      listener,
+      port: bound,
+      route: (handler) => {
+        router = handler;
+      },
+    };
+  }
+
+  /** A standalone SPU: it keeps the topic list itself (topics.json) and leads every partition. */
+  async #openStandalone(partitions: PartitionManager, self: BrokerInfo): Promise<StandaloneCluster> {
     const cluster = new StandaloneCluster({
       clusterId: this.config.clusterId,
-      self: {
-        id: this.config.id,
-        host: this.config.advertisedHost ?? this.config.listenHost,
-        port: this.config.advertisedPort ?? port,
-        rack: this.config.rack ?? null,
-      },
-      store,
+      self,
+      store: await TopicStore.open(this.config.dataDir),
       partitions,
       clock: this.clock,
       logger: this.logger.child({ component: 'admin' }),
@@ -83,26 +149,59 @@ export class Spu {
       },
     });
     await cluster.openAll();
-    const services: SpuServices = {
-      config: this.config,
-      logger: this.logger,
-      metrics: this.metrics,
-      clock: this.clock,
-      partitions,
-      cluster,
-      admin: cluster,
-    };
-    router = createRequestRouter(services, spuHandlers());
-    this.metrics.gauge('tide_connections', 'open client connections', {}, () => listener.connectionCount);
-    this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
-    const httpPort = await this.#startHttp(partitions);
-    this.logger.info('spu ready', {
-      host: this.config.listenHost,
-      port,
-      httpPort,
-      dataDir: this.config.dataDir,
+    return cluster;
+  }
+
+  /**
+   * An SPU in a cluster: it follows the SC (docs/CONTROL-PLANE.md). The internal listener takes the
+   * SC's pushes, the controller link registers and heartbeats, and admin requests go to the SC.
+   * Resolves with the internal listener's port.
+   */
+  async #joinCluster(
+    base: Omit<SpuServices, 'cluster' | 'admin'>,
+    self: BrokerInfo,
+    controller: ControllerAddress,
+    routeKafka: (router: RequestHandler) => void,
+  ): Promise<number> {
+    const internal = await this.#openListener(this.config.internalHost, this.config.internalPort, 'internal');
+    this.#internalListener = internal.listener;
+    const state = new ClusterState({ clusterId: this.config.clusterId, selfId: this.config.id });
+    const link = new ControllerLink({
+      controller,
+      clusterId: controller.clusterId,
+      brokerId: this.config.id,
+      kafka: self,
+      internal: { host: this.config.internalHost, port: internal.port },
+      rack: self.rack,
+      metadataOffset: () => state.metadataVersion,
+      partitionStatus: () =>
+        base.partitions.list().map((partition) =>
+          createSpuStatusRequestPartition({
+            topic: partition.topic,
+            partition: partition.index,
+            leaderEpoch: partition.leaderEpoch,
+            logStartOffset: partition.log.logStartOffset,
+            logEndOffset: partition.log.logEndOffset,
+            highWatermark: partition.log.highWatermark,
+            sizeBytes: BigInt(partition.log.sizeBytes),
+          }),
+        ),
+      logger: this.logger.child({ component: 'controller-link' }),
     });
-    return { host: this.config.listenHost, port, httpPort };
+    this.#link = link;
+    const member = new ClusterMember({
+      selfId: this.config.id,
+      state,
+      partitions: base.partitions,
+      brokerEpoch: () => link.brokerEpoch,
+      logger: this.logger.child({ component: 'cluster' }),
+    });
+    const admin = new ClusterAdmin({ link, state, logger: this.logger.child({ component: 'admin' }) });
+    const services: SpuServices = { ...base, cluster: state, admin };
+    routeKafka(createRequestRouter(services, spuHandlers(forwardedAdminHandlers(link))));
+    internal.route(createRequestRouter(services, controlHandlers(member)));
+    link.start();
+    return internal.port;
   }
 
   async #startHttp(partitions: PartitionManager): Promise<number | undefined> {
@@ -111,7 +210,12 @@ export class Spu {
       host: this.config.httpHost,
       port: this.config.httpPort,
       registry: this.metrics,
-      health: () => ({ healthy: !this.#stopping, spu: this.config.id, partitions: partitions.list().length }),
+      health: () => ({
+        healthy: !this.#stopping,
+        spu: this.config.id,
+        partitions: partitions.list().length,
+        ...(this.#link === undefined ? {} : { registered: this.#link.isRegistered }),
+      }),
     });
     this.#http = server;
     return port;
@@ -121,6 +225,8 @@ export class Spu {
     if (this.#stopping) return;
     this.#stopping = true;
     this.logger.info('spu stopping');
+    await this.#link?.stop();
+    await this.#internalListener?.close();
     await this.#listener?.close();
     this.#http?.close();
     await this.#partitions?.close();

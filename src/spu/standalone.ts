@@ -1,8 +1,15 @@
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
-import { topicConfigDefinitions, topicConfigProblem, topicConfigsProblem } from '../protocol/topic-config.ts';
+import { topicConfigsProblem } from '../protocol/topic-config.ts';
 import { isInternalTopic, topicNameProblem } from '../protocol/topic-names.ts';
+import {
+  applyConfigOperation,
+  assignmentsProblem,
+  partitionCountProblem,
+  partitionGrowthProblem,
+  replicasProblem,
+} from '../protocol/topic-validation.ts';
 import type {
   AdminResult,
   BrokerInfo,
@@ -161,7 +168,7 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
         return failure(errorCodes.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
       const configs: Record<string, string> = { ...record.configs };
       for (const { name: key, operation, value } of operations) {
-        const problem = applyOperation(configs, key, operation, value);
+        const problem = applyConfigOperation(configs, key, operation, value);
         if (problem !== undefined) return failure(errorCodes.INVALID_CONFIG, problem);
       }
       if (!options.validateOnly) await this.#applyConfigs(name, configs);
@@ -179,27 +186,10 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
     if (this.#store.get(spec.name) !== undefined)
       return failure(errorCodes.TOPIC_ALREADY_EXISTS, `topic ${spec.name} already exists`);
     // Explicit assignments come first: they decide the partition count and replication factor.
-    for (let partition = 0; partition < spec.assignments.size; partition++) {
-      const replicas = spec.assignments.get(partition);
-      if (replicas === undefined) {
-        return failure(
-          errorCodes.INVALID_REPLICA_ASSIGNMENT,
-          `assignments must cover partitions 0 to ${spec.assignments.size - 1} without gaps; partition ${partition} is missing`,
-        );
-      }
-      const problem = this.#replicasProblem(partition, replicas, replicationFactor);
-      if (problem !== undefined) return problem;
-    }
-    if (
-      !Number.isInteger(partitions) ||
-      partitions < 1 ||
-      partitions > this.#defaults.partitionsPerTopicMax
-    ) {
-      return failure(
-        errorCodes.INVALID_PARTITIONS,
-        `partitions must be between 1 and ${this.#defaults.partitionsPerTopicMax}, got ${partitions}`,
-      );
-    }
+    const assignmentProblem = assignmentsProblem(spec.assignments, this.#spuIds());
+    if (assignmentProblem !== undefined) return assignmentProblem;
+    const countProblem = partitionCountProblem(partitions, this.#defaults.partitionsPerTopicMax);
+    if (countProblem !== undefined) return countProblem;
     if (replicationFactor < 1 || replicationFactor > this.brokers().length) {
       return failure(
         errorCodes.INVALID_REPLICATION_FACTOR,
@@ -216,18 +206,13 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
     count: number,
     assignments: ReadonlyArray<readonly number[]> | undefined,
   ): AdminResult | undefined {
-    if (!Number.isInteger(count) || count <= record.partitions) {
-      return failure(
-        errorCodes.INVALID_PARTITIONS,
-        `topic ${record.name} has ${record.partitions} partitions; the new count must be larger, got ${count}`,
-      );
-    }
-    if (count > this.#defaults.partitionsPerTopicMax) {
-      return failure(
-        errorCodes.INVALID_PARTITIONS,
-        `at most ${this.#defaults.partitionsPerTopicMax} partitions per topic, got ${count}`,
-      );
-    }
+    const growthProblem = partitionGrowthProblem(
+      record.name,
+      record.partitions,
+      count,
+      this.#defaults.partitionsPerTopicMax,
+    );
+    if (growthProblem !== undefined) return growthProblem;
     if (assignments === undefined) return undefined;
     if (assignments.length !== count - record.partitions) {
       return failure(
@@ -236,30 +221,19 @@ export class StandaloneCluster implements ClusterView, TopicAdmin {
       );
     }
     for (const [index, replicas] of assignments.entries()) {
-      const problem = this.#replicasProblem(record.partitions + index, replicas, record.replicationFactor);
+      const problem = replicasProblem(
+        record.partitions + index,
+        replicas,
+        record.replicationFactor,
+        this.#spuIds(),
+      );
       if (problem !== undefined) return problem;
     }
     return undefined;
   }
 
-  /** Why `replicas` cannot hold `partition` with `replicationFactor` copies, or undefined. */
-  #replicasProblem(
-    partition: number,
-    replicas: readonly number[],
-    replicationFactor: number,
-  ): AdminResult | undefined {
-    const unknown = replicas.find((id) => !this.brokers().some((broker) => broker.id === id));
-    let reason: string | undefined;
-    if (replicas.length === 0) reason = 'no replicas';
-    else if (unknown !== undefined) reason = `SPU ${unknown} does not exist`;
-    else if (new Set(replicas).size !== replicas.length) reason = 'an SPU appears twice';
-    else if (replicas.length !== replicationFactor)
-      reason = `${replicas.length} replicas where every partition needs ${replicationFactor}`;
-    if (reason === undefined) return undefined;
-    return failure(
-      errorCodes.INVALID_REPLICA_ASSIGNMENT,
-      `invalid assignment for partition ${partition} [${replicas.join(', ')}]: ${reason}`,
-    );
+  #spuIds(): ReadonlySet<number> {
+    return new Set(this.brokers().map((broker) => broker.id));
   }
 
   async #applyConfigs(name: string, configs: Readonly<Record<string, string>>): Promise<void> {
@@ -314,38 +288,4 @@ function resolveShape(
     partitions: spec.partitions === -1 ? defaults.partitions : spec.partitions,
     replicationFactor: spec.replicationFactor === -1 ? defaults.replicationFactor : spec.replicationFactor,
   };
-}
-
-/** Applies one IncrementalAlterConfigs operation to `configs`; returns a problem or undefined. */
-function applyOperation(
-  configs: Record<string, string>,
-  name: string,
-  operation: ConfigOperation,
-  value: string | null,
-): string | undefined {
-  const definition = topicConfigDefinitions[name];
-  if (definition === undefined) return `unknown topic config "${name}"`;
-  if (operation === 'delete') {
-    delete configs[name];
-    return undefined;
-  }
-  if (operation === 'append' || operation === 'subtract') {
-    if (definition.type !== 'list')
-      return `config "${name}" is not a list; ${operation} applies only to lists`;
-    const items = (text: string): string[] =>
-      text
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part !== '');
-    const current = new Set(items(configs[name] ?? definition.defaultValue));
-    for (const part of items(value ?? '')) {
-      if (operation === 'append') current.add(part);
-      else current.delete(part);
-    }
-    value = [...current].join(',');
-  }
-  const problem = topicConfigProblem(name, value);
-  if (problem !== undefined) return problem;
-  configs[name] = value!;
-  return undefined;
 }

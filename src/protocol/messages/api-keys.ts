@@ -37,6 +37,9 @@ export const apiKeys = {
   DescribeCluster: 60,
   BrokerRegistration: 62,
   BrokerHeartbeat: 63,
+  SpuStatus: 1000,
+  DescribeSpus: 1001,
+  DescribeTopicStatus: 1002,
 } as const;
 
 export type ApiName = keyof typeof apiKeys;
@@ -75,6 +78,9 @@ const flexibleVersionMin: Readonly<Record<number, number>> = {
   60: 0,
   62: 0,
   63: 0,
+  1000: 0,
+  1001: 0,
+  1002: 0,
 };
 
 /** Whether (apiKey, apiVersion) uses compact encodings and tagged fields; unknown APIs are not flexible. */

@@ -109,6 +109,22 @@ import {
   encodeDescribeGroupsResponse,
 } from './describe-groups.ts';
 import {
+  type DescribeSpusRequest,
+  type DescribeSpusResponse,
+  decodeDescribeSpusRequest,
+  decodeDescribeSpusResponse,
+  encodeDescribeSpusRequest,
+  encodeDescribeSpusResponse,
+} from './describe-spus.ts';
+import {
+  type DescribeTopicStatusRequest,
+  type DescribeTopicStatusResponse,
+  decodeDescribeTopicStatusRequest,
+  decodeDescribeTopicStatusResponse,
+  encodeDescribeTopicStatusRequest,
+  encodeDescribeTopicStatusResponse,
+} from './describe-topic-status.ts';
+import {
   decodeFetchRequest,
   decodeFetchResponse,
   encodeFetchRequest,
@@ -252,6 +268,14 @@ import {
   type SaslHandshakeRequest,
   type SaslHandshakeResponse,
 } from './sasl-handshake.ts';
+import {
+  decodeSpuStatusRequest,
+  decodeSpuStatusResponse,
+  encodeSpuStatusRequest,
+  encodeSpuStatusResponse,
+  type SpuStatusRequest,
+  type SpuStatusResponse,
+} from './spu-status.ts';
 import {
   decodeStopReplicaRequest,
   decodeStopReplicaResponse,
@@ -629,6 +653,36 @@ export const apiCodecs = {
     encodeResponse: encodeBrokerHeartbeatResponse,
     decodeResponse: decodeBrokerHeartbeatResponse,
   } satisfies ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse>,
+  1000: {
+    apiKey: 1000,
+    name: 'SpuStatus',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeSpuStatusRequest,
+    decodeRequest: decodeSpuStatusRequest,
+    encodeResponse: encodeSpuStatusResponse,
+    decodeResponse: decodeSpuStatusResponse,
+  } satisfies ApiCodec<SpuStatusRequest, SpuStatusResponse>,
+  1001: {
+    apiKey: 1001,
+    name: 'DescribeSpus',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeDescribeSpusRequest,
+    decodeRequest: decodeDescribeSpusRequest,
+    encodeResponse: encodeDescribeSpusResponse,
+    decodeResponse: decodeDescribeSpusResponse,
+  } satisfies ApiCodec<DescribeSpusRequest, DescribeSpusResponse>,
+  1002: {
+    apiKey: 1002,
+    name: 'DescribeTopicStatus',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeDescribeTopicStatusRequest,
+    decodeRequest: decodeDescribeTopicStatusRequest,
+    encodeResponse: encodeDescribeTopicStatusResponse,
+    decodeResponse: decodeDescribeTopicStatusResponse,
+  } satisfies ApiCodec<DescribeTopicStatusRequest, DescribeTopicStatusResponse>,
 } as const;
 
 const codecsByKey: Readonly<Record<number, ApiCodec<unknown, unknown>>> = apiCodecs;

@@ -1,3 +1,4 @@
+import { describeTopicConfigs } from '../../protocol/config-describe.ts';
 import {
   type CreateTopicsRequest,
   type CreateTopicsRequestCreatableTopic,
@@ -9,7 +10,6 @@ import {
 } from '../../protocol/messages/create-topics.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import type { CreateTopicSpec, TopicInfo } from '../cluster.ts';
-import { describeTopicConfigs } from '../config-describe.ts';
 import type { ApiHandler, SpuServices } from '../handler.ts';
 
 /**

@@ -10,6 +10,7 @@ import {
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import type { ApiHandler, SpuServices } from '../handler.ts';
 import { partitionFailure } from '../storage-errors.ts';
+import { leaderPartition } from './leadership.ts';
 
 /**
  * DeleteRecords: moves each partition's log start up to the given offset (-1: the high watermark),
@@ -44,8 +45,8 @@ async function deletePartition(
   const partitionIndex = wanted.partitionIndex;
   const failed = (errorCode: number): PartitionAnswer =>
     createDeleteRecordsResponsePartitionResult({ partitionIndex, errorCode, lowWatermark: -1n });
-  const partition = spu.partitions.get(topic, partitionIndex);
-  if (partition === undefined) return failed(errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+  const partition = leaderPartition(spu, topic, partitionIndex);
+  if (typeof partition === 'number') return failed(partition);
   const log = partition.log;
   const offset = wanted.offset === toHighWatermark ? log.highWatermark : wanted.offset;
   if (offset < 0n || offset > log.highWatermark) return failed(errorCodes.OFFSET_OUT_OF_RANGE);

@@ -1,3 +1,4 @@
+import { type ConfigDescription, describeTopicConfigs } from '../../protocol/config-describe.ts';
 import {
   createDescribeConfigsResponse,
   createDescribeConfigsResponseResourceResult,
@@ -9,7 +10,6 @@ import {
   type DescribeConfigsResponseResult,
 } from '../../protocol/messages/describe-configs.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
-import { type ConfigDescription, describeTopicConfigs } from '../config-describe.ts';
 import {
   brokerConfigs,
   duplicateResourceError,

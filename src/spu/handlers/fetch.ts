@@ -15,6 +15,7 @@ import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
 import { partitionFailure } from '../storage-errors.ts';
 import { leaderEpochProblem } from './leader-epoch.ts';
+import { leaderPartition } from './leadership.ts';
 
 /**
  * Fetch: whole batches from each requested partition, as stored (never decoded), within the request's
@@ -108,8 +109,8 @@ function requestedPartitions(request: FetchRequest, spu: SpuServices): Partition
   const found: Partition[] = [];
   for (const topic of request.topics) {
     for (const { partition } of topic.partitions) {
-      const opened = spu.partitions.get(topic.topic, partition);
-      if (opened !== undefined) found.push(opened);
+      const led = leaderPartition(spu, topic.topic, partition);
+      if (typeof led !== 'number') found.push(led);
     }
   }
   return found;
@@ -155,8 +156,8 @@ async function readPartition(
   spu: SpuServices,
 ): Promise<FetchResponsePartitionData> {
   const index = wanted.partition;
-  const partition = spu.partitions.get(topic, index);
-  if (partition === undefined) return failedPartition(index, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+  const partition = leaderPartition(spu, topic, index);
+  if (typeof partition === 'number') return failedPartition(index, partition);
   const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
   if (epochProblem !== undefined) return failedPartition(index, epochProblem);
   const log = partition.log;

@@ -12,11 +12,12 @@ import type { PartitionLog } from '../../storage/partition-log.ts';
 import type { ApiHandler, SpuServices } from '../handler.ts';
 import { partitionFailure } from '../storage-errors.ts';
 import { leaderEpochProblem } from './leader-epoch.ts';
+import { leaderPartition } from './leadership.ts';
 
 /**
  * ListOffsets: an offset per partition for a timestamp. -2 is the log start, -1 the latest offset a
  * consumer may read (the high watermark, which is also the last stable offset without transactions;
- * followers, replicaId ≥ 0, get the log end), any other timestamp the first offset whose record
+ * followers, replicaId ≥ 0, and debugging tools, replicaId -2 as in Kafka, get the log end), any other timestamp the first offset whose record
  * timestamp is at least that, among the offsets a consumer may read (none: offset and timestamp -1).
  * -3 (the offset of the largest timestamp, v7) is not supported: UNSUPPORTED_VERSION for that
  * partition. The leader epoch answered (v4+) is the epoch of the batch holding the offset.
@@ -24,6 +25,8 @@ import { leaderEpochProblem } from './leader-epoch.ts';
 const earliest = -2n;
 const latest = -1n;
 const maxTimestamp = -3n;
+/** Kafka's replica id for tools that want the log end rather than the high watermark. */
+const debuggingReplicaId = -2;
 
 type PartitionAnswer = ListOffsetsResponsePartitionResponse;
 
@@ -32,7 +35,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   _context,
   spu,
 ) => {
-  const follower = request.replicaId >= 0;
+  const follower = request.replicaId >= 0 || request.replicaId === debuggingReplicaId;
   const topics = await Promise.all(
     request.topics.map(async (topic) => {
       const partitions = await Promise.all(
@@ -61,8 +64,8 @@ async function listPartition(
   spu: SpuServices,
 ): Promise<PartitionAnswer> {
   const index = wanted.partitionIndex;
-  const partition = spu.partitions.get(topic, index);
-  if (partition === undefined) return failed(index, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+  const partition = leaderPartition(spu, topic, index);
+  if (typeof partition === 'number') return failed(index, partition);
   const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
   if (epochProblem !== undefined) return failed(index, epochProblem);
   const log = partition.log;

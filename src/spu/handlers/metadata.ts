@@ -95,6 +95,10 @@ async function answerTopic(
   // Another request may have created it in the meantime: answer with whatever exists now.
   const topic = created.topic ?? spu.cluster.topic(name);
   if (topic !== undefined) return describeTopic(topic, options.topicOperations);
+  // In a cluster the SC creates the topic and pushes it to this SPU a moment later: until then the
+  // client hears LEADER_NOT_AVAILABLE and asks again.
+  if (created.errorCode === errorCodes.NONE || created.errorCode === errorCodes.TOPIC_ALREADY_EXISTS)
+    return createMetadataResponseTopic({ errorCode: errorCodes.LEADER_NOT_AVAILABLE, name });
   spu.logger.warn('topic auto-creation failed', { topic: name, error: created.errorMessage });
   const errorCode =
     created.errorCode === errorCodes.INVALID_TOPIC_EXCEPTION

@@ -17,6 +17,7 @@ import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
 import { needsRecompression, recompressBatch, topicCodec } from '../recompress.ts';
 import { partitionFailure } from '../storage-errors.ts';
+import { leaderPartition } from './leadership.ts';
 
 /**
  * Produce: validates each partition's batches (framing, CRC, magic 2, size, no transactions), applies
@@ -120,12 +121,14 @@ async function producePartition(
   data: ProduceRequestPartitionProduceData,
   job: PartitionJob,
 ): Promise<PartitionAnswer> {
-  const partition = job.spu.partitions.get(job.topic, data.index);
-  if (partition === undefined)
+  const partition = leaderPartition(job.spu, job.topic, data.index);
+  if (typeof partition === 'number')
     return refused(
       data.index,
-      errorCodes.UNKNOWN_TOPIC_OR_PARTITION,
-      `topic ${job.topic} has no partition ${data.index}`,
+      partition,
+      partition === errorCodes.NOT_LEADER_OR_FOLLOWER
+        ? `this SPU does not lead partition ${data.index} of topic ${job.topic}`
+        : `topic ${job.topic} has no partition ${data.index}`,
     );
   const prepared = prepareBatches(data, partition, job);
   if ('errorCode' in prepared) return prepared;

@@ -1,4 +1,4 @@
-import { type ConfigType, topicConfigDefinitions } from '../protocol/topic-config.ts';
+import { type ConfigType, topicConfigDefinitions } from './topic-config.ts';
 
 /**
  * Describes topic configs the way Kafka's admin APIs report them (DescribeConfigs, and CreateTopics

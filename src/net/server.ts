@@ -1,6 +1,15 @@
-import type { Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../base/logger.ts';
-import type { FrameDecoder } from '../protocol/frame-decoder.ts';
+import { FrameDecoder } from '../protocol/frame-decoder.ts';
+
+/**
+ * The server side of Kafka framing, shared by the SPU's listeners and the SC's: a Listener accepts
+ * TCP connections and gives each a Connection, which runs one request handler per frame and writes
+ * the responses in request order.
+ *
+ * Frame layout (see protocol/frame-decoder.ts): int32 length, then the request header and body;
+ * responses: int32 length, response header, body.
+ */
 
 /**
  * One client connection: frames in, responses out, in request order. Requests are pipelined (several
@@ -157,5 +166,75 @@ export class Connection implements ConnectionContext {
       this.#readingPaused = false;
       this.#socket.resume();
     }
+  }
+}
+
+export interface ListenerLimits extends ConnectionLimits {
+  readonly connectionsMax: number; // connections
+  readonly frameBytesMax: number; // bytes
+}
+
+/**
+ * The Kafka listener: accepts TCP connections up to `connectionsMax` (more are closed at once, with a
+ * log line) and gives each a Connection with its own frame decoder.
+ */
+export class Listener {
+  readonly #server: Server;
+  readonly #connections = new Set<Connection>();
+  readonly #limits: ListenerLimits;
+  readonly #logger: Logger;
+  readonly #handler: RequestHandler;
+  #nextId = 1;
+
+  constructor(options: { handler: RequestHandler; limits: ListenerLimits; logger: Logger }) {
+    this.#handler = options.handler;
+    this.#limits = options.limits;
+    this.#logger = options.logger;
+    this.#server = createServer((socket) => this.#accept(socket));
+    this.#server.on('error', (error) => this.#logger.error('listener error', { error }));
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0), rejects if it is taken. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port, backlog: 1024 }, () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting, closes every connection and resolves when the server is closed. */
+  close(): Promise<void> {
+    for (const connection of this.#connections) connection.close('shutting down');
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#connections.size >= this.#limits.connectionsMax) {
+      this.#logger.warn('connection refused: limit reached', {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+        connectionsMax: this.#limits.connectionsMax,
+      });
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection({
+      id: this.#nextId++,
+      socket,
+      decoder: new FrameDecoder({ frameBytesMax: this.#limits.frameBytesMax }),
+      handler: this.#handler,
+      limits: this.#limits,
+      logger: this.#logger,
+    });
+    this.#connections.add(connection);
+    socket.on('close', () => this.#connections.delete(connection));
   }
 }

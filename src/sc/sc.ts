@@ -1,0 +1,141 @@
+import type { Server } from 'node:http';
+import { type Clock, systemClock } from '../base/clock.ts';
+import { Logger } from '../base/logger.ts';
+import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { Listener, type RequestHandler } from '../net/server.ts';
+import { ProtocolError } from '../protocol/protocol-error.ts';
+import { adminHandlers } from './admin-handlers.ts';
+import type { ScConfig } from './config.ts';
+import { LocalMetadataStore } from './metadata-store.ts';
+import { type Connector, Reconciler } from './reconciler.ts';
+import { createScRouter } from './router.ts';
+import { StatusReports, spuHandlers } from './spu-handlers.ts';
+import { SpuRegistry } from './spu-registry.ts';
+import { TopicFrontend } from './topic-frontend.ts';
+
+/** Addresses a started SC is reachable at (ports resolved when 0 was asked for). */
+export interface ScEndpoints {
+  readonly host: string;
+  readonly port: number;
+  readonly httpPort: number | undefined;
+}
+
+/**
+ * The Streaming Controller: the metadata store, the SPU registry, the topic frontend and the
+ * reconciler, behind one Kafka-framed listener. `start` raises the persisted controller epoch, so
+ * pushes from an older SC process are recognisably stale; `stop` closes everything.
+ */
+export class Sc {
+  readonly config: ScConfig;
+  readonly logger: Logger;
+  readonly metrics = new MetricsRegistry();
+  readonly clock: Clock;
+  readonly #connect: Connector | undefined;
+  #listener: Listener | undefined;
+  #http: Server | undefined;
+  #reconciler: Reconciler | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(config: ScConfig, options: { clock?: Clock; logger?: Logger; connect?: Connector } = {}) {
+    this.config = config;
+    this.clock = options.clock ?? systemClock;
+    this.#connect = options.connect;
+    this.logger =
+      options.logger ?? new Logger({ level: config.logLevel, fields: { component: 'sc', sc: config.id } });
+  }
+
+  async start(): Promise<ScEndpoints> {
+    const store = await LocalMetadataStore.open(this.config.dataDir);
+    const cluster = await SpuRegistry.startEpoch(store);
+    let reconciler: Reconciler | undefined;
+    const spus = new SpuRegistry({
+      store,
+      clock: this.clock,
+      sessionTimeoutMs: this.config.spuSessionTimeoutMs,
+      onChange: (spuId, online) => {
+        this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
+        reconciler?.spuChanged(spuId, online);
+      },
+    });
+    const topics = new TopicFrontend({
+      store,
+      spus,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'topics' }),
+      defaults: {
+        partitions: this.config.defaultPartitions,
+        replicationFactor: this.config.defaultReplicationFactor,
+        partitionsPerTopicMax: this.config.limits.partitionsPerTopicMax,
+      },
+      onChange: () => reconciler?.markChanged(),
+    });
+    reconciler = new Reconciler({
+      store,
+      spus,
+      topics,
+      logger: this.logger.child({ component: 'reconciler' }),
+      controllerId: this.config.id,
+      controllerEpoch: cluster.controllerEpoch,
+      ...(this.#connect === undefined ? {} : { connect: this.#connect }),
+    });
+    this.#reconciler = reconciler;
+    const router = createScRouter({
+      ...adminHandlers(topics),
+      ...spuHandlers({ store, spus, topics, reports: new StatusReports() }),
+    });
+    const port = await this.#listen(router);
+    const tick = reconciler;
+    this.#timer = setInterval(() => {
+      spus.expireSessions();
+      void tick.run();
+    }, this.config.reconcileIntervalMs);
+    this.metrics.gauge('tide_spus_online', 'SPUs online', {}, () => spus.onlineSpus().length);
+    this.metrics.gauge('tide_topics', 'topics', {}, () => topics.topics().length);
+    const httpPort = await this.#startHttp();
+    this.logger.info('sc ready', {
+      host: this.config.listenHost,
+      port,
+      httpPort,
+      dataDir: this.config.dataDir,
+      controllerEpoch: cluster.controllerEpoch,
+      clusterId: cluster.clusterId,
+    });
+    return { host: this.config.listenHost, port, httpPort };
+  }
+
+  async #listen(router: RequestHandler): Promise<number> {
+    const listener = new Listener({
+      handler: (frame, connection) =>
+        this.#stopping ? Promise.reject(new ProtocolError('SC is stopping')) : router(frame, connection),
+      limits: this.config.limits,
+      logger: this.logger.child({ component: 'listener' }),
+    });
+    this.#listener = listener;
+    this.metrics.gauge('tide_connections', 'open connections', {}, () => listener.connectionCount);
+    return listener.listen(this.config.listenHost, this.config.listenPort);
+  }
+
+  async #startHttp(): Promise<number | undefined> {
+    if (this.config.httpPort < 0) return undefined;
+    const { server, port } = await startMetricsServer({
+      host: this.config.httpHost,
+      port: this.config.httpPort,
+      registry: this.metrics,
+      health: () => ({ healthy: !this.#stopping, sc: this.config.id }),
+    });
+    this.#http = server;
+    return port;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.logger.info('sc stopping');
+    clearInterval(this.#timer);
+    await this.#reconciler?.close();
+    await this.#listener?.close();
+    this.#http?.close();
+    this.logger.info('sc stopped');
+  }
+}

@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { systemClock } from '../base/clock.ts';
+import { silentLogger } from '../base/logger.ts';
+import { MetricsRegistry } from '../base/metrics.ts';
+import { encodeRequestFrame } from '../net/kafka-connection.ts';
+import {
+  createAlterConfigsRequest,
+  createAlterConfigsRequestResource,
+} from '../protocol/messages/alter-configs.ts';
+import { apiKeys } from '../protocol/messages/api-keys.ts';
+import { errorCodes } from '../protocol/messages/error-codes.ts';
+import {
+  createFetchRequest,
+  createFetchRequestPartition,
+  createFetchRequestTopic,
+} from '../protocol/messages/fetch.ts';
+import {
+  createLeaderAndIsrRequest,
+  createLeaderAndIsrRequestPartitionState,
+  createLeaderAndIsrRequestTopicState,
+  decodeLeaderAndIsrResponse,
+  type LeaderAndIsrRequest,
+} from '../protocol/messages/leader-and-isr.ts';
+import {
+  createProduceRequest,
+  createProduceRequestPartitionProduceData,
+  createProduceRequestTopicProduceData,
+} from '../protocol/messages/produce.ts';
+import { decodeResponseHeader } from '../protocol/messages/response-header.ts';
+import {
+  createStopReplicaRequest,
+  createStopReplicaRequestPartitionState,
+  createStopReplicaRequestTopicState,
+} from '../protocol/messages/stop-replica.ts';
+import {
+  createUpdateMetadataRequest,
+  createUpdateMetadataRequestBroker,
+  createUpdateMetadataRequestEndpoint,
+  createUpdateMetadataRequestPartitionState,
+  createUpdateMetadataRequestTopicState,
+  type UpdateMetadataRequest,
+} from '../protocol/messages/update-metadata.ts';
+import { Reader } from '../protocol/reader.ts';
+import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { makeTempDir } from '../testing/processes.ts';
+import type { TopicAdmin } from './cluster.ts';
+import { ClusterMember } from './cluster-member.ts';
+import { ClusterState } from './cluster-state.ts';
+import { spuDefaults } from './config.ts';
+import type { RequestContext, SpuServices } from './handler.ts';
+import { controlHandlers } from './handlers/control.ts';
+import { fetchHandler } from './handlers/fetch.ts';
+import { produceHandler } from './handlers/produce.ts';
+import { PartitionManager } from './partitions.ts';
+import { createRequestRouter } from './request-router.ts';
+
+/** SPU 2 of a cluster, with real partitions on a temp dir, receiving the SC's pushes in-process. */
+const selfId = 2;
+const topicId = Buffer.alloc(16, 7);
+
+function metadataPush(
+  fields: Partial<UpdateMetadataRequest>,
+  partitions: ReadonlyArray<{ index: number; leader: number; leaderEpoch: number }>,
+): UpdateMetadataRequest {
+  return createUpdateMetadataRequest({
+    controllerId: 0,
+    controllerEpoch: 3,
+    brokerEpoch: 10n,
+    liveBrokers: [1, 2].map((id) =>
+      createUpdateMetadataRequestBroker({
+        id,
+        endpoints: [
+          createUpdateMetadataRequestEndpoint({ listener: 'INTERNAL', host: '127.0.0.1', port: 9190 + id }),
+          createUpdateMetadataRequestEndpoint({ listener: 'PLAINTEXT', host: '127.0.0.1', port: 9090 + id }),
+        ],
+        rack: null,
+      }),
+    ),
+    topicStates: [
+      createUpdateMetadataRequestTopicState({
+        topicName: 'orders',
+        topicId,
+        partitionStates: partitions.map(({ index, leader, leaderEpoch }) =>
+          createUpdateMetadataRequestPartitionState({
+            partitionIndex: index,
+            leader,
+            leaderEpoch,
+            isr: [leader],
+            replicas: [leader],
+          }),
+        ),
+      }),
+    ],
+    ...fields,
+  });
+}
+
+function rolesPush(
+  fields: Partial<LeaderAndIsrRequest>,
+  partitions: ReadonlyArray<{ index: number; leader: number; leaderEpoch: number }>,
+): LeaderAndIsrRequest {
+  return createLeaderAndIsrRequest({
+    controllerId: 0,
+    controllerEpoch: 3,
+    brokerEpoch: 10n,
+    type: 0,
+    topicStates: [
+      createLeaderAndIsrRequestTopicState({
+        topicName: 'orders',
+        topicId,
+        partitionStates: partitions.map(({ index, leader, leaderEpoch }) =>
+          createLeaderAndIsrRequestPartitionState({
+            partitionIndex: index,
+            controllerEpoch: 3,
+            leader,
+            leaderEpoch,
+            isr: [leader],
+            replicas: [leader, selfId === leader ? 1 : selfId],
+          }),
+        ),
+      }),
+    ],
+    ...fields,
+  });
+}
+
+const context: RequestContext = {
+  apiKey: 0,
+  apiVersion: 9,
+  correlationId: 1,
+  clientId: 'test',
+  connection: { id: 1, remote: 'test', closed: new AbortController().signal },
+};
+
+function produceTo(spu: SpuServices, partition: number) {
+  const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('v'), timestamp: 1n }] });
+  const request = createProduceRequest({
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [
+      createProduceRequestTopicProduceData({
+        name: 'orders',
+        partitionData: [createProduceRequestPartitionProduceData({ index: partition, records })],
+      }),
+    ],
+  });
+  return produceHandler(request, context, spu).then(
+    (response) => response?.responses[0]?.partitionResponses[0]?.errorCode,
+  );
+}
+
+describe('cluster member: the SC pushes and the roles they give', () => {
+  let dataDir: { path: string; remove: () => Promise<void> };
+  let partitions: PartitionManager;
+  let state: ClusterState;
+  let member: ClusterMember;
+  let brokerEpoch: bigint;
+  let spu: SpuServices;
+
+  beforeEach(async () => {
+    dataDir = await makeTempDir('tide-member-');
+    partitions = await PartitionManager.open({
+      dataDir: dataDir.path,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    state = new ClusterState({ clusterId: 'test-cluster', selfId });
+    brokerEpoch = 10n;
+    member = new ClusterMember({
+      selfId,
+      state,
+      partitions,
+      brokerEpoch: () => brokerEpoch,
+      logger: silentLogger,
+    });
+    spu = {
+      config: { ...spuDefaults, id: selfId, dataDir: dataDir.path },
+      logger: silentLogger,
+      metrics: new MetricsRegistry(),
+      clock: systemClock,
+      partitions,
+      cluster: state,
+      admin: {} as TopicAdmin,
+    };
+  });
+
+  afterEach(async () => {
+    await partitions.close();
+    await dataDir.remove();
+  });
+
+  it('answers metadata from UpdateMetadata: live SPUs by their client listener, partitions', () => {
+    const leaders = [
+      { index: 1, leader: 1, leaderEpoch: 0 },
+      { index: 0, leader: 2, leaderEpoch: 0 },
+    ];
+    assert.equal(member.applyMetadata(metadataPush({}, leaders)), errorCodes.NONE);
+    assert.deepEqual(state.brokers(), [
+      { id: 1, host: '127.0.0.1', port: 9091, rack: null },
+      { id: 2, host: '127.0.0.1', port: 9092, rack: null },
+    ]);
+    assert.equal(state.scId, 0);
+    assert.equal(state.controllerId, selfId);
+    const topic = state.topic('orders');
+    assert.deepEqual(
+      topic?.partitions.map(({ partition, leaderId }) => [partition, leaderId]),
+      [
+        [0, 2],
+        [1, 1],
+      ],
+    );
+    assert.ok(topic?.topicId.equals(topicId));
+    assert.equal(state.metadataVersion, 1n);
+    // The next push is the whole picture: a topic it leaves out is gone.
+    member.applyMetadata(metadataPush({ topicStates: [] }, []));
+    assert.equal(state.topic('orders'), undefined);
+  });
+
+  it('ignores pushes from an older controller epoch or for an older registration', () => {
+    member.applyMetadata(metadataPush({}, [{ index: 0, leader: 2, leaderEpoch: 4 }]));
+    const stale = metadataPush({ controllerEpoch: 2, topicStates: [] }, []);
+    assert.equal(member.applyMetadata(stale), errorCodes.STALE_CONTROLLER_EPOCH);
+    const otherRegistration = metadataPush({ brokerEpoch: 9n, topicStates: [] }, []);
+    assert.equal(member.applyMetadata(otherRegistration), errorCodes.STALE_BROKER_EPOCH);
+    assert.notEqual(state.topic('orders'), undefined);
+    assert.equal(state.metadataVersion, 1n);
+    // A newer broker epoch may arrive before the registration answer: accepted.
+    assert.equal(member.applyMetadata(metadataPush({ brokerEpoch: 11n }, [])), errorCodes.NONE);
+    // A partition state older than the known one is ignored, newer ones apply.
+    member.applyMetadata(
+      metadataPush({ controllerEpoch: 4 }, [
+        { index: 0, leader: 1, leaderEpoch: 3 },
+        { index: 1, leader: 1, leaderEpoch: 0 },
+      ]),
+    );
+    assert.equal(state.controllerEpoch, 4);
+    member.applyMetadata(metadataPush({ controllerEpoch: 4 }, [{ index: 0, leader: 1, leaderEpoch: 5 }]));
+    assert.deepEqual(state.topic('orders')?.partitions[0], {
+      partition: 0,
+      leaderId: 1,
+      leaderEpoch: 5,
+      replicas: [1],
+      isr: [1],
+      offlineReplicas: [],
+    });
+  });
+
+  it('opens partitions from LeaderAndIsr with pushed configs, leading or following', async () => {
+    const configs = createAlterConfigsRequest({
+      resources: [
+        createAlterConfigsRequestResource({
+          resourceType: 2,
+          resourceName: 'orders',
+          configs: [{ name: 'retention.ms', value: '60000' }],
+        }),
+      ],
+    });
+    assert.equal(member.applyTopicConfigs(configs).responses[0]?.errorCode, errorCodes.NONE);
+    member.applyMetadata(
+      metadataPush({}, [
+        { index: 0, leader: 2, leaderEpoch: 1 },
+        { index: 1, leader: 1, leaderEpoch: 1 },
+        { index: 2, leader: 1, leaderEpoch: 1 },
+      ]),
+    );
+    const response = await member.leaderAndIsr(
+      rolesPush({}, [
+        { index: 0, leader: 2, leaderEpoch: 1 },
+        { index: 1, leader: 1, leaderEpoch: 1 },
+      ]),
+    );
+    assert.equal(response.errorCode, errorCodes.NONE);
+    assert.deepEqual(
+      response.topics[0]?.partitionErrors.map((error) => error.errorCode),
+      [errorCodes.NONE, errorCodes.NONE],
+    );
+    assert.equal(partitions.get('orders', 0)?.leading, true);
+    assert.equal(partitions.get('orders', 0)?.leaderEpoch, 1);
+    assert.equal(partitions.get('orders', 0)?.log.config.retentionMs, 60_000);
+    assert.equal(partitions.get('orders', 1)?.leading, false);
+    assert.deepEqual(state.topic('orders')?.configs, { 'retention.ms': '60000' });
+
+    assert.equal(await produceTo(spu, 0), errorCodes.NONE);
+    assert.equal(await produceTo(spu, 1), errorCodes.NOT_LEADER_OR_FOLLOWER); // followed here
+    assert.equal(await produceTo(spu, 2), errorCodes.NOT_LEADER_OR_FOLLOWER); // held elsewhere
+    assert.equal(await produceTo(spu, 3), errorCodes.UNKNOWN_TOPIC_OR_PARTITION); // nowhere
+    const fetch = await fetchHandler(
+      createFetchRequest({
+        replicaId: -1,
+        maxBytes: 1 << 20,
+        sessionEpoch: -1,
+        topics: [
+          createFetchRequestTopic({
+            topic: 'orders',
+            partitions: [0, 1].map((partition) =>
+              createFetchRequestPartition({ partition, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }),
+            ),
+          }),
+        ],
+      }),
+      { ...context, apiVersion: 12 },
+      spu,
+    );
+    assert.deepEqual(
+      fetch?.responses[0]?.partitions.map((partition) => partition.errorCode),
+      [errorCodes.NONE, errorCodes.NOT_LEADER_OR_FOLLOWER],
+    );
+  });
+
+  it('ignores stale partition states and stops serving what a full LeaderAndIsr leaves out', async () => {
+    await member.leaderAndIsr(
+      rolesPush({}, [
+        { index: 0, leader: 2, leaderEpoch: 5 },
+        { index: 1, leader: 2, leaderEpoch: 5 },
+      ]),
+    );
+    const stale = await member.leaderAndIsr(rolesPush({}, [{ index: 0, leader: 1, leaderEpoch: 4 }]));
+    assert.equal(stale.topics[0]?.partitionErrors[0]?.errorCode, errorCodes.STALE_CONTROLLER_EPOCH);
+    assert.equal(partitions.get('orders', 0)?.leading, true);
+    const oldController = await member.leaderAndIsr(
+      rolesPush({ controllerEpoch: 1 }, [{ index: 0, leader: 1, leaderEpoch: 9 }]),
+    );
+    assert.equal(oldController.errorCode, errorCodes.STALE_CONTROLLER_EPOCH);
+    assert.equal(partitions.get('orders', 0)?.leaderEpoch, 5);
+    const full = await member.leaderAndIsr(rolesPush({ type: 1 }, [{ index: 0, leader: 2, leaderEpoch: 6 }]));
+    assert.equal(full.errorCode, errorCodes.NONE);
+    assert.equal(partitions.get('orders', 0)?.leaderEpoch, 6);
+    assert.equal(partitions.get('orders', 1)?.leading, false);
+  });
+
+  it('deletes replicas on StopReplica with deletePartition, unless the epoch is stale', async () => {
+    await member.leaderAndIsr(
+      rolesPush({}, [
+        { index: 0, leader: 2, leaderEpoch: 3 },
+        { index: 1, leader: 2, leaderEpoch: 3 },
+      ]),
+    );
+    const stop = (partitionIndex: number, leaderEpoch: number) =>
+      member.stopReplicas(
+        createStopReplicaRequest({
+          controllerEpoch: 3,
+          brokerEpoch: 10n,
+          topicStates: [
+            createStopReplicaRequestTopicState({
+              topicName: 'orders',
+              partitionStates: [
+                createStopReplicaRequestPartitionState({
+                  partitionIndex,
+                  leaderEpoch,
+                  deletePartition: true,
+                }),
+              ],
+            }),
+          ],
+        }),
+      );
+    const stale = await stop(0, 2);
+    assert.equal(stale.partitionErrors[0]?.errorCode, errorCodes.FENCED_LEADER_EPOCH);
+    assert.notEqual(partitions.get('orders', 0), undefined);
+    const deleted = await stop(0, -2);
+    assert.equal(deleted.partitionErrors[0]?.errorCode, errorCodes.NONE);
+    assert.equal(partitions.get('orders', 0), undefined);
+    assert.equal(existsSync(join(dataDir.path, 'orders-0')), false);
+    assert.notEqual(partitions.get('orders', 1), undefined);
+  });
+
+  it('takes pushes on the internal listener table at the versions the SC sends', async () => {
+    const router = createRequestRouter(spu, controlHandlers(member));
+    const frame = encodeRequestFrame(
+      { apiKey: apiKeys.LeaderAndIsr, apiVersion: 7, correlationId: 42, clientId: 'sc' },
+      rolesPush({}, [{ index: 0, leader: 2, leaderEpoch: 1 }]),
+    );
+    const chunks = await router(frame.subarray(4), context.connection);
+    const reader = new Reader(Buffer.concat(chunks ?? []).subarray(4));
+    assert.equal(decodeResponseHeader(reader, 1).correlationId, 42);
+    const response = decodeLeaderAndIsrResponse(reader, 7);
+    assert.equal(response.errorCode, errorCodes.NONE);
+    assert.equal(response.topics[0]?.partitionErrors[0]?.errorCode, errorCodes.NONE);
+    assert.equal(partitions.get('orders', 0)?.leading, true);
+  });
+});

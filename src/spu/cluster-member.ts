@@ -1,0 +1,239 @@
+import type { Logger } from '../base/logger.ts';
+import type { AlterConfigsRequest, AlterConfigsResponse } from '../protocol/messages/alter-configs.ts';
+import {
+  createAlterConfigsResponse,
+  createAlterConfigsResponseResourceResponse,
+} from '../protocol/messages/alter-configs.ts';
+import { errorCodes } from '../protocol/messages/error-codes.ts';
+import {
+  createLeaderAndIsrResponse,
+  createLeaderAndIsrResponsePartitionError,
+  createLeaderAndIsrResponseTopicError,
+  type LeaderAndIsrRequest,
+  type LeaderAndIsrRequestPartitionState,
+  type LeaderAndIsrResponse,
+  type LeaderAndIsrResponsePartitionError,
+} from '../protocol/messages/leader-and-isr.ts';
+import {
+  createStopReplicaResponse,
+  createStopReplicaResponsePartitionError,
+  type StopReplicaRequest,
+  type StopReplicaResponse,
+} from '../protocol/messages/stop-replica.ts';
+import type { UpdateMetadataRequest } from '../protocol/messages/update-metadata.ts';
+import type { ClusterState } from './cluster-state.ts';
+import { resourceTypes } from './config-resources.ts';
+import type { PartitionManager } from './partitions.ts';
+import { partitionFailure } from './storage-errors.ts';
+
+/** LeaderAndIsr `type`: FULL lists every partition the SPU replicates; INCREMENTAL only changes. */
+const leaderAndIsrTypes = Object.freeze({ incremental: 0, full: 1 });
+
+/**
+ * An SPU's part in a cluster: applies what the SC pushes (docs/CONTROL-PLANE.md) to the cluster
+ * state and the partitions, with the fencing rules. A push whose controller epoch is older than the
+ * newest seen comes from a deposed SC (STALE_CONTROLLER_EPOCH); one whose broker epoch is older than
+ * this SPU's registration was meant for an earlier registration (STALE_BROKER_EPOCH). A newer broker
+ * epoch is accepted: the SC may push before this SPU has read the answer to its registration. Within
+ * a push, a partition state with an older leader epoch than the partition's is ignored.
+ */
+export class ClusterMember {
+  readonly selfId: number;
+  readonly state: ClusterState;
+  readonly #partitions: PartitionManager;
+  readonly #brokerEpoch: () => bigint;
+  readonly #logger: Logger;
+  /** Pushes are applied one at a time, in arrival order, so that each sees the previous one's effect. */
+  #applying: Promise<unknown> = Promise.resolve();
+
+  constructor(options: {
+    selfId: number;
+    state: ClusterState;
+    partitions: PartitionManager;
+    /** This SPU's current broker epoch (-1 before its first registration). */
+    brokerEpoch: () => bigint;
+    logger: Logger;
+  }) {
+    this.selfId = options.selfId;
+    this.state = options.state;
+    this.#partitions = options.partitions;
+    this.#brokerEpoch = options.brokerEpoch;
+    this.#logger = options.logger;
+  }
+
+  /** Why a push stamped with these epochs must be ignored (an error code), or undefined. */
+  fencing(controllerEpoch: number, brokerEpoch: bigint): number | undefined {
+    if (controllerEpoch < this.state.controllerEpoch) return errorCodes.STALE_CONTROLLER_EPOCH;
+    const own = this.#brokerEpoch();
+    if (brokerEpoch >= 0n && brokerEpoch < own) return errorCodes.STALE_BROKER_EPOCH;
+    this.state.controllerEpoch = controllerEpoch;
+    return undefined;
+  }
+
+  /** AlterConfigs from the SC: each topic's configs, replacing what the SPU had. */
+  applyTopicConfigs(request: AlterConfigsRequest): AlterConfigsResponse {
+    const responses = request.resources.map((resource) => {
+      const isTopic = resource.resourceType === resourceTypes.TOPIC;
+      if (isTopic) {
+        const configs: Record<string, string> = {};
+        for (const { name, value } of resource.configs) if (value !== null) configs[name] = value;
+        this.state.setConfigs(resource.resourceName, configs);
+        this.#partitions.applyConfigs(resource.resourceName, configs);
+      }
+      return createAlterConfigsResponseResourceResponse({
+        errorCode: isTopic ? errorCodes.NONE : errorCodes.INVALID_REQUEST,
+        errorMessage: isTopic ? null : 'the SC pushes topic configs only',
+        resourceType: resource.resourceType,
+        resourceName: resource.resourceName,
+      });
+    });
+    return createAlterConfigsResponse({ responses });
+  }
+
+  /** UpdateMetadata from the SC: the live SPUs and every topic's partitions. */
+  applyMetadata(request: UpdateMetadataRequest): number {
+    const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
+    if (fenced !== undefined) {
+      this.#logger.warn('stale metadata push ignored', { controllerEpoch: request.controllerEpoch });
+      return fenced;
+    }
+    this.state.applyMetadata(request);
+    return errorCodes.NONE;
+  }
+
+  /** LeaderAndIsr from the SC: open the listed partitions and lead or follow each. */
+  leaderAndIsr(request: LeaderAndIsrRequest): Promise<LeaderAndIsrResponse> {
+    return this.#serial(async () => {
+      const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
+      if (fenced !== undefined) return createLeaderAndIsrResponse({ errorCode: fenced });
+      const listed = new Set<string>();
+      const all: LeaderAndIsrResponsePartitionError[] = [];
+      const topics = [];
+      for (const topic of request.topicStates) {
+        const partitionErrors = [];
+        for (const state of topic.partitionStates) {
+          listed.add(`${topic.topicName}\u0000${state.partitionIndex}`);
+          const errorCode = await this.#becomeReplica(topic.topicName, state);
+          partitionErrors.push(
+            createLeaderAndIsrResponsePartitionError({
+              topicName: topic.topicName,
+              partitionIndex: state.partitionIndex,
+              errorCode,
+            }),
+          );
+        }
+        all.push(...partitionErrors);
+        topics.push(createLeaderAndIsrResponseTopicError({ topicId: topic.topicId, partitionErrors }));
+      }
+      // A full list means that partitions missing from it are no longer this SPU's to serve.
+      if (request.type === leaderAndIsrTypes.full) {
+        for (const partition of this.#partitions.list()) {
+          if (listed.has(`${partition.topic}\u0000${partition.index}`) || !partition.leading) continue;
+          partition.setRole({ leading: false, leaderEpoch: partition.leaderEpoch });
+        }
+      }
+      // v4 answers in partitionErrors, v5+ in topics; each version encodes only its own field.
+      return createLeaderAndIsrResponse({ errorCode: errorCodes.NONE, partitionErrors: all, topics });
+    });
+  }
+
+  async #becomeReplica(topic: string, state: LeaderAndIsrRequestPartitionState): Promise<number> {
+    const existing = this.#partitions.get(topic, state.partitionIndex);
+    if (existing !== undefined && state.leaderEpoch < existing.leaderEpoch) {
+      this.#logger.warn('stale partition state ignored', {
+        topic,
+        partition: state.partitionIndex,
+        leaderEpoch: state.leaderEpoch,
+        currentLeaderEpoch: existing.leaderEpoch,
+      });
+      return errorCodes.STALE_CONTROLLER_EPOCH;
+    }
+    try {
+      const partition =
+        existing ??
+        (await this.#partitions.open(topic, state.partitionIndex, {
+          configs: this.state.configsOf(topic),
+          leaderEpoch: state.leaderEpoch,
+        }));
+      const leading = state.leader === this.selfId;
+      const changed = partition.leading !== leading || partition.leaderEpoch !== state.leaderEpoch;
+      if (existing === undefined || changed) {
+        partition.setRole({ leading, leaderEpoch: state.leaderEpoch });
+        this.#logger.info(leading ? 'leading partition' : 'following partition', {
+          topic,
+          partition: state.partitionIndex,
+          leaderEpoch: state.leaderEpoch,
+          leader: state.leader,
+        });
+      }
+      return errorCodes.NONE;
+    } catch (error) {
+      const api = 'leaderAndIsr';
+      return partitionFailure(error, this.#logger, { topic, partition: state.partitionIndex, api }).errorCode;
+    }
+  }
+
+  /** StopReplica from the SC: stop serving the partitions, deleting their logs when asked. */
+  stopReplicas(request: StopReplicaRequest): Promise<StopReplicaResponse> {
+    return this.#serial(async () => {
+      const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
+      if (fenced !== undefined) return createStopReplicaResponse({ errorCode: fenced });
+      const partitionErrors = [];
+      for (const { topic, partition, leaderEpoch, deletePartition } of stopList(request)) {
+        const errorCode = await this.#stopReplica(topic, partition, leaderEpoch, deletePartition);
+        partitionErrors.push(
+          createStopReplicaResponsePartitionError({ topicName: topic, partitionIndex: partition, errorCode }),
+        );
+      }
+      return createStopReplicaResponse({ errorCode: errorCodes.NONE, partitionErrors });
+    });
+  }
+
+  async #stopReplica(
+    topic: string,
+    index: number,
+    leaderEpoch: number,
+    deletePartition: boolean,
+  ): Promise<number> {
+    const existing = this.#partitions.get(topic, index);
+    // A negative epoch means "whatever the epoch" (deletion of a topic); otherwise older is stale.
+    if (existing !== undefined && leaderEpoch >= 0 && leaderEpoch < existing.leaderEpoch)
+      return errorCodes.FENCED_LEADER_EPOCH;
+    try {
+      if (deletePartition) await this.#partitions.remove(topic, index);
+      else existing?.setRole({ leading: false, leaderEpoch: existing.leaderEpoch });
+      return errorCodes.NONE;
+    } catch (error) {
+      return partitionFailure(error, this.#logger, { topic, partition: index, api: 'stopReplica' }).errorCode;
+    }
+  }
+
+  #serial<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.#applying.catch(() => undefined).then(change);
+    this.#applying = next;
+    return next;
+  }
+}
+
+/** The partitions a StopReplica names: per-partition states (v3+) or topic lists (v1-2). */
+function stopList(
+  request: StopReplicaRequest,
+): Array<{ topic: string; partition: number; leaderEpoch: number; deletePartition: boolean }> {
+  const fromStates = request.topicStates.flatMap((topic) =>
+    topic.partitionStates.map((state) => ({
+      topic: topic.topicName,
+      partition: state.partitionIndex,
+      leaderEpoch: state.leaderEpoch,
+      deletePartition: state.deletePartition,
+    })),
+  );
+  const fromTopics = request.topics.flatMap((topic) =>
+    topic.partitionIndexes.map((partition) => ({
+      topic: topic.name,
+      partition,
+      leaderEpoch: -1,
+      deletePartition: request.deletePartitions,
+    })),
+  );
+  return [...fromStates, ...fromTopics];
+}

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { makeTempDir, startTide, type TideProcess } from './processes.ts';
+import { WireClient } from './wire-client.ts';
+
+/**
+ * A real local cluster for tests: one `tide sc` and N `tide spu --sc` processes on free loopback
+ * ports, all under one temporary folder. `startCluster` resolves once every SPU has registered and
+ * every SPU's metadata lists all of them, so a test can create topics through any SPU at once.
+ */
+
+export const testClusterDefaults = Object.freeze({
+  readyTimeoutMs: 20_000, // ms for the whole cluster to form
+  pollIntervalMs: 50, // ms between metadata checks while it forms
+});
+
+export interface TestClusterSpu {
+  readonly id: number;
+  readonly process: TideProcess;
+  /** `127.0.0.1:<port>`: the SPU's Kafka listener. */
+  readonly bootstrap: string;
+  readonly port: number;
+  readonly internalPort: number;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface TestCluster {
+  readonly sc: TideProcess;
+  /** `127.0.0.1:<port>`: the SC's internal listener. */
+  readonly scAddress: string;
+  readonly dataDir: string;
+  /** Current SPU processes by position (SPU id = index + 1); `restartSpu` replaces an entry. */
+  readonly spus: TestClusterSpu[];
+  /** Every SPU's Kafka address, comma-separated (for kcat `-b` and Kafka clients). */
+  readonly bootstrap: string;
+  /** Starts SPU `id` again on its data dir (after a stop or kill); its Kafka port changes. */
+  restartSpu(id: number): Promise<TestClusterSpu>;
+  /** Stops every process cleanly: SPUs first, then the SC. */
+  stop(): Promise<void>;
+  /** Kills every process and removes the data. */
+  destroy(): Promise<void>;
+}
+
+export async function startCluster(
+  options: { spus: number; spuArgs?: readonly string[]; scArgs?: readonly string[] } = { spus: 3 },
+): Promise<TestCluster> {
+  const temp = await makeTempDir('tide-cluster-');
+  const sc = await startTide(
+    [
+      'sc',
+      '--listen',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--data-dir',
+      join(temp.path, 'sc'),
+      ...(options.scArgs ?? []),
+    ],
+    { readyMessage: 'sc ready', env: { TIDE_LOG_LEVEL: 'info' } },
+  );
+  const scAddress = `127.0.0.1:${Number(sc.ready.port)}`;
+  const startOne = (id: number): Promise<TestClusterSpu> =>
+    startClusterSpu(id, { scAddress, dataDir: join(temp.path, `spu-${id}`), args: options.spuArgs ?? [] });
+  const spus = await Promise.all(Array.from({ length: options.spus }, (_, index) => startOne(index + 1)));
+  await waitForMembers(spus, options.spus);
+  const everyProcess = (): TideProcess[] => [...spus.map((spu) => spu.process), sc];
+  return {
+    sc,
+    scAddress,
+    dataDir: temp.path,
+    spus,
+    get bootstrap() {
+      return spus.map((spu) => spu.bootstrap).join(',');
+    },
+    restartSpu: async (id) => {
+      const spu = await startOne(id);
+      spus[id - 1] = spu;
+      return spu;
+    },
+    stop: async () => {
+      await Promise.all(spus.map((spu) => spu.stop()));
+      await sc.stop();
+    },
+    destroy: async () => {
+      await Promise.all(everyProcess().map((process) => process.stop('SIGKILL')));
+      await temp.remove();
+    },
+  };
+}
+
+async function startClusterSpu(
+  id: number,
+  options: { scAddress: string; dataDir: string; args: readonly string[] },
+): Promise<TestClusterSpu> {
+  const process = await startTide(
+    [
+      'spu',
+      '--id',
+      String(id),
+      '--sc',
+      options.scAddress,
+      '--listen',
+      '127.0.0.1:0',
+      '--internal',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--data-dir',
+      options.dataDir,
+      ...options.args,
+    ],
+    { readyMessage: 'spu ready', env: { TIDE_LOG_LEVEL: 'info' } },
+  );
+  const port = Number(process.ready.port);
+  return {
+    id,
+    process,
+    bootstrap: `127.0.0.1:${port}`,
+    port,
+    internalPort: Number(process.ready.internalPort),
+    httpPort: Number(process.ready.httpPort),
+    dataDir: options.dataDir,
+    stop: (signal) => process.stop(signal),
+  };
+}
+
+/** Waits until every SPU's Metadata lists `count` brokers: all registered, metadata pushed to all. */
+async function waitForMembers(spus: readonly TestClusterSpu[], count: number): Promise<void> {
+  const deadline = Date.now() + testClusterDefaults.readyTimeoutMs;
+  for (const spu of spus) {
+    const client = await WireClient.connect({ host: '127.0.0.1', port: spu.port });
+    try {
+      for (;;) {
+        const metadata = await client.metadata([]);
+        if (metadata.brokers.length >= count) break;
+        if (Date.now() > deadline)
+          throw new Error(`SPU ${spu.id} sees ${metadata.brokers.length} of ${count} SPUs`);
+        await new Promise((resolve) => setTimeout(resolve, testClusterDefaults.pollIntervalMs));
+      }
+    } finally {
+      await client.close();
+    }
+  }
+}
