@@ -17,7 +17,7 @@ export interface BenchSuite {
   run(options: BenchOptions): Promise<void>;
 }
 
-const suites = ['micro', 'storage', 'spu'] as const;
+const suites = ['micro', 'storage', 'spu', 'client'] as const;
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({

@@ -2,23 +2,50 @@
  * Entry point of the `tide` command: builds the command tree and maps failures to exit codes.
  * Only this file reads argv and the environment.
  */
+import { homedir } from 'node:os';
 import { Command } from 'commander';
 import { tideVersion } from '../base/version.ts';
+import { defaultProfilesPath } from '../client/profiles.ts';
+import { type CliContext, configureTree, reportFailure } from './common.ts';
+import { completionsCommand } from './completions.ts';
+import { consumeCommand } from './consume.ts';
+import { partitionCommand } from './partition.ts';
+import { produceCommand } from './produce.ts';
+import { profileCommand } from './profile.ts';
 import { scCommand } from './sc.ts';
 import { spuCommand } from './spu.ts';
+import { spuListCommand } from './spu-list.ts';
+import { topicCommand } from './topic.ts';
 import { versionCommand } from './version.ts';
+
+const context: CliContext = {
+  profilesPath: process.env.TIDE_CONFIG || defaultProfilesPath(homedir()),
+  stdout: process.stdout,
+  stderr: process.stderr,
+};
 
 const program = new Command('tide')
   .description('Tide: a distributed data-streaming platform that speaks the Kafka protocol')
   .version(tideVersion, '-V, --version', 'print the version')
   .showHelpAfterError()
   .addCommand(versionCommand())
-  .addCommand(spuCommand(async (options) => (await import('../spu/main.ts')).runSpu(options)))
-  .addCommand(scCommand(async (options) => (await import('../sc/main.ts')).runSc(options)));
+  .addCommand(
+    spuCommand(async (options) => (await import('../spu/main.ts')).runSpu(options)).addCommand(
+      spuListCommand(context),
+    ),
+  )
+  .addCommand(scCommand(async (options) => (await import('../sc/main.ts')).runSc(options)))
+  .addCommand(profileCommand(context))
+  .addCommand(topicCommand(context))
+  .addCommand(partitionCommand(context))
+  .addCommand(produceCommand(context))
+  .addCommand(consumeCommand(context))
+  .addCommand(completionsCommand(context, () => program));
+// Applied last, to every command: usage errors throw so that they exit with code 2.
+configureTree(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
+  process.exitCode = reportFailure(context, error);
 }

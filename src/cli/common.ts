@@ -1,0 +1,191 @@
+/**
+ * Plumbing shared by the `tide` commands: where profiles live, connecting from `--profile` /
+ * `--bootstrap`, printing tables for people and JSON/YAML for scripts, and mapping failures to exit
+ * codes (0 success, 1 failure, 2 usage error).
+ */
+import CliTable from 'cli-table3';
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { TideError } from '../base/errors.ts';
+import { TideClientError } from '../client/errors.ts';
+import { Tide } from '../client/tide.ts';
+import { toYaml } from './yaml.ts';
+
+/** What main.ts hands every command: paths and streams, so commands never read the environment. */
+export interface CliContext {
+  /** The profiles file (TIDE_CONFIG, else ~/.tide/config.toml). */
+  readonly profilesPath: string;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export const exitCodes = Object.freeze({ success: 0, failure: 1, usage: 2 });
+
+export const cliDefaults = Object.freeze({
+  reconnectTimeoutMs: 5_000, // ms the CLI keeps trying to reach a cluster before giving up
+});
+
+/** A mistake in how the command was called (exit code 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface ConnectionFlags {
+  readonly profile?: string;
+  readonly bootstrap?: string;
+}
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** Adds `--profile` and `--bootstrap` to `command`. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .option('--profile <name>', 'profile to use (default: the current profile)')
+    .option('--bootstrap <addresses>', 'SPU addresses host:port[,host:port…] (overrides the profile)');
+}
+
+/** Adds `-O, --output <format>` (table, json or yaml). */
+export function withOutputOption(command: Command): Command {
+  return command.addOption(
+    new Option('-O, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'),
+  );
+}
+
+/** Connects as the flags say (bootstrap addresses, else the named or current profile). */
+export function connect(context: CliContext, flags: ConnectionFlags): Promise<Tide> {
+  return Tide.connect({
+    profilesPath: context.profilesPath,
+    ...(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap }),
+    ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+    reconnectTimeoutMs: cliDefaults.reconnectTimeoutMs,
+  });
+}
+
+/** Connects, runs `work`, and closes the connection whatever happens. */
+export async function withTide<T>(
+  context: CliContext,
+  flags: ConnectionFlags,
+  work: (tide: Tide) => Promise<T>,
+): Promise<T> {
+  const tide = await connect(context, flags);
+  try {
+    return await work(tide);
+  } finally {
+    await tide.close();
+  }
+}
+
+/** A column-aligned table without borders (bold headings on a terminal), like Fluvio prints. */
+export function printTable(
+  context: CliContext,
+  head: readonly string[],
+  rows: readonly (readonly (string | number | bigint | null)[])[],
+): void {
+  const tty = context.stdout.isTTY === true;
+  const table = new CliTable({
+    head: head.map((title) => (tty ? pc.bold(title) : title)),
+    chars: Object.fromEntries(
+      ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right']
+        .concat(['left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'])
+        .map((name) => [name, '']),
+    ),
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2, compact: true },
+  });
+  for (const row of rows) table.push(row.map((cell) => (cell === null ? '-' : String(cell))));
+  const text = table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
+  context.stdout.write(`${text}\n`);
+}
+
+/** Prints `data` as JSON or YAML (bigints become numbers when exact, strings otherwise). */
+export function printData(context: CliContext, format: 'json' | 'yaml', data: unknown): void {
+  const plain = toPlain(data);
+  context.stdout.write(format === 'json' ? `${JSON.stringify(plain, null, 2)}\n` : toYaml(plain));
+}
+
+/** Plain data for JSON/YAML: bigint → number (or string beyond 2^53), Buffer → base64, Error → message. */
+export function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (value instanceof Error) return value.message;
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toPlain(item)]));
+  }
+  return value;
+}
+
+/** A commander argument parser for whole numbers ≥ `minimum`. */
+export function integerArgument(minimum: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < minimum) {
+      throw new InvalidArgumentError(`expected a whole number ≥ ${minimum}, got "${text}"`);
+    }
+    return value;
+  };
+}
+
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `['a=1', 'b=2']` → `{ a: '1', b: '2' }`; throws UsageError for an entry without `=`. */
+export function parseConfigPairs(pairs: readonly string[]): Record<string, string> {
+  const configs: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--config expects key=value, got "${pair}"`);
+    configs[pair.slice(0, equals).trim()] = pair.slice(equals + 1).trim();
+  }
+  return configs;
+}
+
+/** Runs `check` on a flag's text, turning its Error into a UsageError naming the flag. */
+export function parseFlag<T>(flag: string, text: string, check: (text: string) => T): T {
+  try {
+    return check(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Applies the CLI's parsing rules to a command tree: commander errors throw (so main.ts picks the exit
+ * code) and a usage error shows the help hint.
+ */
+export function configureTree(command: Command): void {
+  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  for (const sub of command.commands) configureTree(sub);
+}
+
+/** Writes the error for a failed command and returns the exit code. */
+export function reportFailure(context: CliContext, error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (or the help / version text).
+    if (error.exitCode === 0) return exitCodes.success;
+    return exitCodes.usage;
+  }
+  const red = (text: string): string => (context.stderr.isTTY === true ? pc.red(text) : text);
+  if (error instanceof UsageError) {
+    context.stderr.write(`${red('error:')} ${error.message}\n(add --help for usage)\n`);
+    return exitCodes.usage;
+  }
+  context.stderr.write(`${red('error:')} ${describeError(error)}\n`);
+  return exitCodes.failure;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof TideClientError) return `${error.message} (${error.errorName})`;
+  if (error instanceof TideError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

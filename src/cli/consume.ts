@@ -1,0 +1,227 @@
+import { once } from 'node:events';
+import { Command, Option } from 'commander';
+import type { ConsumerOptions, ConsumerRecord } from '../client/consumer.ts';
+import { Offset } from '../client/offset.ts';
+import type { Isolation } from '../client/offset-lookup.ts';
+import {
+  type CliContext,
+  type ConnectionFlags,
+  collect,
+  integerArgument,
+  parseFlag,
+  UsageError,
+  withConnectionOptions,
+  withTide,
+} from './common.ts';
+
+/**
+ * `tide consume TOPIC`: prints records of every partition (or of `-p`), by default from the end and
+ * continuously. Start: `-B` beginning, `-T N` the last N, `-H N` the first N (then stop), `--start
+ * OFFSET`; stop: `--end OFFSET` (inclusive) or `-d` at the end as it was when consuming began.
+ * Output: the value (`-k` prefixes `[key] `), a `-F` template, or `-O json|raw|table`.
+ */
+
+interface ConsumeFlags extends ConnectionFlags {
+  readonly partition: string[];
+  readonly beginning: boolean;
+  readonly tail?: number;
+  readonly head?: number;
+  readonly start?: string;
+  readonly end?: string;
+  readonly disableContinuous: boolean;
+  readonly keyValue: boolean;
+  readonly format?: string;
+  readonly output: 'text' | 'json' | 'raw' | 'table';
+  readonly isolation: Isolation;
+  readonly maxWait?: number;
+}
+
+type Render = (record: ConsumerRecord) => string | Buffer;
+
+export function consumeCommand(context: CliContext): Command {
+  const command = new Command('consume')
+    .description('print records of a topic (default: all partitions, new records, until interrupted)')
+    .argument('<topic>', 'topic name')
+    .option('-p, --partition <n>', 'partition to read (repeatable; default all)', collect, [])
+    .option('-B, --beginning', 'start at the beginning of each partition', false)
+    .option('-T, --tail <n>', 'start <n> records before the end of each partition', integerArgument(0))
+    .option('-H, --head <n>', 'read the first <n> records of each partition, then stop', integerArgument(0))
+    .option('--start <offset>', 'start at this offset')
+    .option('--end <offset>', 'stop after this offset (inclusive)')
+    .option('-d, --disable-continuous', 'stop at the end instead of waiting for new records', false)
+    .option('-k, --key-value', 'print keys as well ([key] value)', false)
+    .option(
+      '-F, --format <template>',
+      'template per record: {{offset}} {{key}} {{value}} {{partition}} {{timestamp}} {{headers}}',
+    )
+    .addOption(
+      new Option('-O, --output <format>', 'output format')
+        .choices(['text', 'json', 'raw', 'table'])
+        .default('text'),
+    )
+    .addOption(
+      new Option('--isolation <level>', 'which records to read')
+        .choices(['read_uncommitted', 'read_committed'])
+        .default('read_uncommitted'),
+    )
+    .option('--max-wait <ms>', 'how long the SPU holds a fetch while nothing arrives', integerArgument(0));
+  return withConnectionOptions(command).action(async (topic: string, flags: ConsumeFlags) => {
+    const options = consumerOptions(flags);
+    const render = renderer(flags);
+    const stop = new AbortController();
+    const interrupt = (): void => stop.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    context.stdout.on('error', interrupt); // e.g. EPIPE when piped into `head`
+    try {
+      await withTide(context, flags, async (tide) => {
+        const consumer = tide.consumer(topic, { ...options, signal: stop.signal });
+        if (flags.output === 'table' && flags.format === undefined) context.stdout.write(tableHeading());
+        for await (const batch of consumer.batches()) {
+          await write(context, batch.records.map(render));
+        }
+      });
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+  });
+}
+
+/** Turns the position flags into consumer options; a UsageError for contradicting flags. */
+export function consumerOptions(flags: ConsumeFlags): ConsumerOptions {
+  const starts = [
+    flags.beginning,
+    flags.tail !== undefined,
+    flags.head !== undefined,
+    flags.start !== undefined,
+  ];
+  if (starts.filter(Boolean).length > 1) {
+    throw new UsageError('choose one of -B, -T, -H and --start');
+  }
+  if (flags.head !== undefined && flags.end !== undefined) {
+    throw new UsageError('-H already says where to stop; it cannot be combined with --end');
+  }
+  const start = flags.start === undefined ? undefined : parseFlag('--start', flags.start, parseOffset);
+  const end = flags.end === undefined ? undefined : parseFlag('--end', flags.end, parseOffset);
+  if (start !== undefined && end !== undefined && end < start) {
+    throw new UsageError('--end must not be before --start');
+  }
+  let offset = Offset.end();
+  if (flags.beginning) offset = Offset.beginning();
+  else if (flags.tail !== undefined) offset = Offset.fromEnd(flags.tail);
+  else if (flags.head !== undefined) offset = Offset.beginning();
+  else if (start !== undefined) offset = Offset.absolute(start);
+  let until: Offset | undefined;
+  if (flags.head !== undefined) until = Offset.fromBeginning(flags.head);
+  else if (end !== undefined) until = Offset.absolute(end + 1n);
+  else if (flags.disableContinuous) until = Offset.end();
+  const partitions = flags.partition.map((text) => parseFlag('-p', text, parsePartition));
+  return {
+    offset,
+    isolation: flags.isolation,
+    ...(until === undefined ? {} : { until }),
+    ...(partitions.length === 0 ? {} : { partitions }),
+    ...(flags.maxWait === undefined ? {} : { maxWaitMs: flags.maxWait }),
+  };
+}
+
+function parseOffset(text: string): bigint {
+  if (!/^\d+$/.test(text.trim())) throw new Error(`expected an offset (a whole number ≥ 0), got "${text}"`);
+  return BigInt(text.trim());
+}
+
+function parsePartition(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+    throw new Error(`expected a partition number, got "${text}"`);
+  }
+  return value;
+}
+
+function renderer(flags: ConsumeFlags): Render {
+  if (flags.format !== undefined) {
+    const template = flags.format;
+    return (record) => `${fillTemplate(template, record)}\n`;
+  }
+  switch (flags.output) {
+    case 'json':
+      return (record) => `${JSON.stringify(recordToJson(record))}\n`;
+    case 'raw':
+      return (record) => record.value ?? Buffer.alloc(0);
+    case 'table':
+      return tableRow;
+    default:
+      return flags.keyValue
+        ? (record) => `[${text(record.key) ?? 'null'}] ${text(record.value) ?? 'null'}\n`
+        : (record) => `${text(record.value) ?? 'null'}\n`;
+  }
+}
+
+function text(bytes: Buffer | null): string | null {
+  return bytes === null ? null : bytes.toString('utf8');
+}
+
+/** Fills `{{offset}}`, `{{key}}`, `{{value}}`, `{{partition}}`, `{{timestamp}}`, `{{headers}}`, `{{topic}}`. */
+export function fillTemplate(template: string, record: ConsumerRecord): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => {
+    switch (name) {
+      case 'offset':
+        return String(record.offset);
+      case 'partition':
+        return String(record.partition);
+      case 'key':
+        return text(record.key) ?? 'null';
+      case 'value':
+        return text(record.value) ?? 'null';
+      case 'timestamp':
+        return String(record.timestamp);
+      case 'time':
+        return new Date(record.timestamp).toISOString();
+      case 'topic':
+        return record.topic;
+      case 'headers':
+        return record.headers.map((h) => `${h.key}=${text(h.value) ?? 'null'}`).join(',');
+      default:
+        return whole;
+    }
+  });
+}
+
+function recordToJson(record: ConsumerRecord): Record<string, unknown> {
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: Number(record.offset),
+    timestamp: record.timestamp,
+    key: text(record.key),
+    value: text(record.value),
+    headers: Object.fromEntries(record.headers.map((h) => [h.key, text(h.value)])),
+  };
+}
+
+const columns = [9, 12, 24, 20] as const; // partition, offset, time, key widths
+
+function tableHeading(): string {
+  return `${'PARTITION'.padEnd(columns[0] + 2)}${'OFFSET'.padEnd(columns[1] + 2)}${'TIME'.padEnd(columns[2] + 2)}${'KEY'.padEnd(columns[3] + 2)}VALUE\n`;
+}
+
+function tableRow(record: ConsumerRecord): string {
+  const cells = [
+    String(record.partition),
+    String(record.offset),
+    new Date(record.timestamp).toISOString(),
+    text(record.key) ?? '-',
+  ];
+  const padded = cells.map((cell, i) => cell.padEnd(columns[i]! + 2)).join('');
+  return `${padded}${(text(record.value) ?? '-').replace(/\n/g, '\\n')}\n`;
+}
+
+/** Writes a batch's output in one call, waiting while stdout's buffer is full. */
+async function write(context: CliContext, parts: readonly (string | Buffer)[]): Promise<void> {
+  if (parts.length === 0) return;
+  const chunk = parts.every((part) => typeof part === 'string')
+    ? parts.join('')
+    : Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
+  if (!context.stdout.write(chunk)) await once(context.stdout, 'drain');
+}

@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { parseBytes, parseDuration } from '../base/units.ts';
+import {
+  type CliContext,
+  type ConnectionFlags,
+  collect,
+  integerArgument,
+  parseConfigPairs,
+  parseFlag,
+  UsageError,
+  withConnectionOptions,
+  withTide,
+} from './common.ts';
+
+interface CreateFlags extends ConnectionFlags {
+  readonly partitions: number;
+  readonly replication: number;
+  readonly retentionTime?: string;
+  readonly retentionBytes?: string;
+  readonly segmentSize?: string;
+  readonly compressionType?: string;
+  readonly cleanupPolicy?: string;
+  readonly config: string[];
+  readonly replicaAssignment?: string;
+  readonly dryRun: boolean;
+}
+
+/** `tide topic create NAME`: creates a topic, with its configs given as flags or `--config k=v`. */
+export function topicCreateCommand(context: CliContext): Command {
+  const command = new Command('create')
+    .description('create a topic')
+    .argument('<name>', 'topic name')
+    .option('-p, --partitions <n>', 'number of partitions', integerArgument(1), 1)
+    .option('-r, --replication <n>', 'replicas of each partition', integerArgument(1), 1)
+    .option('--retention-time <duration>', 'keep records this long (e.g. 7d, 12h)')
+    .option('--retention-bytes <size>', 'keep at most this much per partition (e.g. 10GiB)')
+    .option('--segment-size <size>', 'roll log segments at this size (e.g. 1GiB)')
+    .option('--compression-type <codec>', 'producer, uncompressed, gzip, snappy, lz4 or zstd')
+    .option('--cleanup-policy <policy>', 'delete, compact, or compact,delete')
+    .option('--config <key=value>', 'any topic config (repeatable)', collect, [])
+    .option('--replica-assignment <file>', 'JSON file placing each partition: [[1,2],[2,3],…] of SPU ids')
+    .option('--dry-run', 'validate only, create nothing', false);
+  return withConnectionOptions(command).action(async (name: string, flags: CreateFlags) => {
+    const configs = topicConfigs(flags);
+    const assignments =
+      flags.replicaAssignment === undefined ? undefined : await readAssignments(flags.replicaAssignment);
+    await withTide(context, flags, async (tide) => {
+      const created = await tide.admin().createTopic(name, {
+        partitions: flags.partitions,
+        replicationFactor: flags.replication,
+        configs,
+        validateOnly: flags.dryRun,
+        ...(assignments === undefined ? {} : { assignments }),
+      });
+      context.stdout.write(
+        flags.dryRun
+          ? `topic "${name}" is valid (dry run: nothing created)\n`
+          : `topic "${name}" created (${created.partitions} partitions, replication ${created.replicationFactor})\n`,
+      );
+    });
+  });
+}
+
+/** The topic configs the flags ask for; dedicated flags win over `--config`. */
+function topicConfigs(flags: CreateFlags): Record<string, string> {
+  const configs = parseConfigPairs(flags.config);
+  if (flags.retentionTime !== undefined) {
+    configs['retention.ms'] = String(parseFlag('--retention-time', flags.retentionTime, parseDuration));
+  }
+  if (flags.retentionBytes !== undefined) {
+    configs['retention.bytes'] = String(parseFlag('--retention-bytes', flags.retentionBytes, parseBytes));
+  }
+  if (flags.segmentSize !== undefined) {
+    configs['segment.bytes'] = String(parseFlag('--segment-size', flags.segmentSize, parseBytes));
+  }
+  if (flags.compressionType !== undefined) configs['compression.type'] = flags.compressionType;
+  if (flags.cleanupPolicy !== undefined) configs['cleanup.policy'] = flags.cleanupPolicy;
+  return configs;
+}
+
+/**
+ * Reads a replica assignment: a JSON array with one entry per partition, each either a list of SPU
+ * ids (leader first) or `{ "partition": n, "replicas": [ids] }`.
+ */
+async function readAssignments(path: string): Promise<number[][]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--replica-assignment ${path}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(data) || data.length === 0) {
+    throw new UsageError(`--replica-assignment ${path}: expected a non-empty JSON array`);
+  }
+  const byPartition: number[][] = [];
+  data.forEach((entry: unknown, index) => {
+    const { partition, replicas } = Array.isArray(entry)
+      ? { partition: index, replicas: entry as unknown[] }
+      : (entry as { partition?: unknown; replicas?: unknown });
+    const valid =
+      Number.isSafeInteger(partition) &&
+      Array.isArray(replicas) &&
+      replicas.length > 0 &&
+      replicas.every((id) => Number.isSafeInteger(id) && (id as number) >= 0);
+    if (!valid)
+      throw new UsageError(`--replica-assignment ${path}: entry ${index} is not a partition's SPU ids`);
+    byPartition[partition as number] = replicas as number[];
+  });
+  if (byPartition.length !== data.length || Array.from(byPartition).some((ids) => ids === undefined)) {
+    throw new UsageError(`--replica-assignment ${path}: partitions must be numbered 0..${data.length - 1}`);
+  }
+  return byPartition;
+}

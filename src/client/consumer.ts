@@ -1,0 +1,412 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { batchAttributes, batchHeader, readBatchHeader, splitBatches } from '../protocol/batch-header.ts';
+import { apiKeys } from '../protocol/messages/api-keys.ts';
+import { errorCodes } from '../protocol/messages/error-codes.ts';
+import {
+  createFetchRequest,
+  createFetchRequestPartition,
+  createFetchRequestTopic,
+  type FetchResponse,
+  type FetchResponsePartitionData,
+} from '../protocol/messages/fetch.ts';
+import { decodeRecordBatch } from '../protocol/record-batch.ts';
+import type { ClusterClient } from './cluster-client.ts';
+import { isRetriable, kafkaError } from './errors.ts';
+import { Offset } from './offset.ts';
+import { type Isolation, isolationLevel, resetOffset, resolveOffsets } from './offset-lookup.ts';
+import type { Header } from './records.ts';
+
+/**
+ * The consumer: reads one topic's partitions (all, or a chosen few) from a start position, without a
+ * consumer group. Partitions are grouped by leading SPU and each SPU gets one Fetch request for all
+ * of its partitions, long-polled (`maxWaitMs`); the next request to an SPU goes out as soon as its
+ * previous answer arrived, so one answer per SPU is read ahead while the application handles the last.
+ *
+ * Leader changes and lost connections put the affected partitions back to "needs a leader": metadata
+ * is fetched again (with backoff) and fetching resumes from the same positions. OFFSET_OUT_OF_RANGE
+ * (e.g. retention removed the records) is handled per `resetPolicy`. Aborting `signal` ends the
+ * iteration normally, without an error.
+ */
+
+export const consumerDefaults = Object.freeze({
+  isolation: 'read_uncommitted' as Isolation,
+  maxBytes: 50 * 1024 * 1024, // bytes of one Fetch answer
+  partitionMaxBytes: 8 * 1024 * 1024, // bytes of one partition in one Fetch answer
+  maxWaitMs: 500, // ms the SPU holds a Fetch while no new records arrive
+  resetPolicy: 'earliest' as ResetPolicy, // when a position is out of range: re-read what is left
+  retryBackoffMs: 100, // ms before looking for a leader again; doubles up to retryBackoffMaxMs
+  retryBackoffMaxMs: 2_000, // ms
+});
+
+export type ResetPolicy = 'earliest' | 'latest' | 'error';
+
+export interface ConsumerOptions {
+  /** Partitions to read; all of the topic's when absent. */
+  readonly partitions?: readonly number[];
+  /** Where to start in each partition (default: the end, i.e. only new records). */
+  readonly offset?: Offset;
+  /** Where to stop in each partition (exclusive); iteration ends once every partition got there. */
+  readonly until?: Offset;
+  readonly isolation?: Isolation;
+  readonly maxBytes?: number;
+  readonly partitionMaxBytes?: number;
+  readonly maxWaitMs?: number;
+  readonly resetPolicy?: ResetPolicy;
+  /** Aborting ends the iteration (normally, not with an error). */
+  readonly signal?: AbortSignal;
+}
+
+/** One consumed record. */
+export interface ConsumerRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly Header[];
+  /** Milliseconds since the epoch (create time, or log-append time if the topic uses it). */
+  readonly timestamp: number;
+}
+
+/** Records of one partition from one Fetch answer, in offset order. */
+export interface PartitionRecords {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: ConsumerRecord[];
+  /** The partition's high watermark when the SPU answered (lag = highWatermark - next offset). */
+  readonly highWatermark: bigint;
+}
+
+interface PartitionState {
+  readonly partition: number;
+  position: bigint;
+  end: bigint | undefined;
+  /** The SPU fetching this partition; -1 while a leader has to be found. */
+  leaderId: number;
+}
+
+type Settings = Required<Omit<ConsumerOptions, 'partitions' | 'until' | 'signal'>> & {
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+};
+
+export class Consumer implements AsyncIterable<ConsumerRecord> {
+  readonly #cluster: ClusterClient;
+  readonly #topic: string;
+  readonly #options: ConsumerOptions;
+  readonly #settings: Settings;
+
+  constructor(cluster: ClusterClient, topic: string, options: ConsumerOptions = {}) {
+    this.#cluster = cluster;
+    this.#topic = topic;
+    this.#options = options;
+    const { partitions: _p, until: _u, signal: _s, ...rest } = options;
+    this.#settings = { ...consumerDefaults, offset: Offset.end(), ...rest };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
+    for await (const batch of this.batches()) yield* batch.records;
+  }
+
+  /** Records a Fetch answer at a time, per partition: fewer awaits per record than iterating records. */
+  async *batches(): AsyncGenerator<PartitionRecords, void, undefined> {
+    const run = new FetchRun(this.#cluster, this.#topic, this.#settings, this.#options.signal);
+    try {
+      await run.start(this.#options.partitions, this.#options.until);
+      for (;;) {
+        const results = await run.next();
+        if (results === undefined) return;
+        for (const result of results) if (result.records.length > 0) yield result;
+      }
+    } finally {
+      run.stop();
+    }
+  }
+}
+
+/** One iteration of a consumer: positions, leaders and the fetches in flight. */
+class FetchRun {
+  readonly #cluster: ClusterClient;
+  readonly #topic: string;
+  readonly #settings: Settings;
+  readonly #signal: AbortSignal | undefined;
+  readonly #stopper = new AbortController();
+  readonly #states = new Map<number, PartitionState>();
+  readonly #fetches = new Map<number, Promise<FetchOutcome>>();
+  #backoffMs = 0;
+
+  constructor(cluster: ClusterClient, topic: string, settings: Settings, signal: AbortSignal | undefined) {
+    this.#cluster = cluster;
+    this.#topic = topic;
+    this.#settings = settings;
+    this.#signal = signal;
+    if (signal !== undefined) {
+      if (signal.aborted) this.#stopper.abort();
+      else signal.addEventListener('abort', () => this.#stopper.abort(), { once: true });
+    }
+  }
+
+  get #stopped(): boolean {
+    return this.#stopper.signal.aborted;
+  }
+
+  stop(): void {
+    this.#stopper.abort();
+  }
+
+  async start(partitions: readonly number[] | undefined, until: Offset | undefined): Promise<void> {
+    const metadata = await this.#cluster.topicMetadata(this.#topic);
+    const chosen = partitions ?? metadata.partitions.map((p) => p.partition);
+    for (const partition of chosen) {
+      if (!Number.isInteger(partition) || metadata.partitions[partition] === undefined) {
+        throw kafkaError(
+          errorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+          `topic "${this.#topic}" has no partition ${partition} (it has ${metadata.partitions.length})`,
+        );
+      }
+    }
+    const { isolation, offset } = this.#settings;
+    const starts = await this.#retrying(() =>
+      resolveOffsets(this.#cluster, this.#topic, chosen, offset, isolation),
+    );
+    const ends =
+      until === undefined
+        ? undefined
+        : await this.#retrying(() => resolveOffsets(this.#cluster, this.#topic, chosen, until, isolation));
+    for (const partition of chosen) {
+      const position = starts?.get(partition) ?? 0n;
+      this.#states.set(partition, { partition, position, end: ends?.get(partition), leaderId: -1 });
+    }
+  }
+
+  /** The next answer's records, or undefined when every partition reached its end or the run stopped. */
+  async next(): Promise<PartitionRecords[] | undefined> {
+    for (;;) {
+      if (this.#stopped || this.#finished()) return undefined;
+      if ([...this.#states.values()].some((state) => state.leaderId < 0 && !this.#done(state))) {
+        if (!(await this.#findLeaders())) continue;
+      }
+      this.#startFetches();
+      if (this.#fetches.size === 0) {
+        await this.#sleep(this.#settings.retryBackoffMs);
+        continue;
+      }
+      const outcome = await this.#raceFetches();
+      if (outcome === undefined) return undefined;
+      const results = await this.#handle(outcome);
+      if (results.length > 0) return results;
+    }
+  }
+
+  #done(state: PartitionState): boolean {
+    return state.end !== undefined && state.position >= state.end;
+  }
+
+  #finished(): boolean {
+    for (const state of this.#states.values()) if (!this.#done(state)) return false;
+    return true;
+  }
+
+  /** Refreshes metadata and assigns leaderless partitions; false (after a backoff) when that failed. */
+  async #findLeaders(): Promise<boolean> {
+    try {
+      const metadata = await this.#cluster.topicMetadata(this.#topic, { refresh: true });
+      for (const state of this.#states.values()) {
+        if (state.leaderId < 0) state.leaderId = metadata.partitions[state.partition]?.leaderId ?? -1;
+      }
+      this.#backoffMs = 0;
+      return true;
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      await this.#backOff();
+      return false;
+    }
+  }
+
+  async #backOff(): Promise<void> {
+    const { retryBackoffMs, retryBackoffMaxMs } = this.#settings;
+    this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, retryBackoffMs), retryBackoffMaxMs);
+    await this.#sleep(this.#backoffMs);
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    try {
+      await delay(ms, undefined, { signal: this.#stopper.signal });
+    } catch {
+      // Stopped: the caller's loop sees it.
+    }
+  }
+
+  /** Runs `lookup` until it succeeds, retrying retriable failures with backoff; undefined when stopped. */
+  async #retrying<T>(lookup: () => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      if (this.#stopped) return undefined;
+      try {
+        const result = await lookup();
+        this.#backoffMs = 0;
+        return result;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        this.#cluster.invalidate(this.#topic);
+        await this.#backOff();
+      }
+    }
+  }
+
+  /** Sends one Fetch to every SPU that leads a partition still to read and has none in flight. */
+  #startFetches(): void {
+    const byLeader = new Map<number, PartitionState[]>();
+    for (const state of this.#states.values()) {
+      if (state.leaderId < 0 || this.#done(state) || this.#fetches.has(state.leaderId)) continue;
+      byLeader.set(state.leaderId, [...(byLeader.get(state.leaderId) ?? []), state]);
+    }
+    for (const [leaderId, states] of byLeader) {
+      const fetch = this.#fetch(leaderId, states);
+      // A rejection is handled when the race reaches it; this keeps it from counting as unhandled.
+      fetch.catch(() => undefined);
+      this.#fetches.set(leaderId, fetch);
+    }
+  }
+
+  async #fetch(leaderId: number, states: readonly PartitionState[]): Promise<FetchOutcome> {
+    const asked = states.map((state) => ({ partition: state.partition, position: state.position }));
+    try {
+      const connection = await this.#cluster.connectionTo(leaderId);
+      const response = await connection.call(apiKeys.Fetch, this.#fetchRequest(asked));
+      return { leaderId, asked, response };
+    } catch (error) {
+      return { leaderId, asked, error };
+    }
+  }
+
+  #fetchRequest(asked: readonly { partition: number; position: bigint }[]) {
+    const { maxWaitMs, maxBytes, partitionMaxBytes, isolation } = this.#settings;
+    return createFetchRequest({
+      replicaId: -1,
+      maxWaitMs,
+      minBytes: 1,
+      maxBytes,
+      isolationLevel: isolationLevel(isolation),
+      topics: [
+        createFetchRequestTopic({
+          topic: this.#topic,
+          partitions: asked.map(({ partition, position }) =>
+            createFetchRequestPartition({ partition, fetchOffset: position, partitionMaxBytes }),
+          ),
+        }),
+      ],
+    });
+  }
+
+  async #raceFetches(): Promise<FetchOutcome | undefined> {
+    const stopped = new Promise<undefined>((resolve) => {
+      if (this.#stopped) resolve(undefined);
+      this.#stopper.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+    const outcome = await Promise.race([...this.#fetches.values(), stopped]);
+    if (outcome !== undefined) this.#fetches.delete(outcome.leaderId);
+    return outcome;
+  }
+
+  async #handle(outcome: FetchOutcome): Promise<PartitionRecords[]> {
+    if (outcome.error !== undefined || outcome.response === undefined) {
+      if (!isRetriable(outcome.error)) throw outcome.error;
+      this.#loseLeader(outcome.asked.map((a) => a.partition));
+      await this.#backOff();
+      return [];
+    }
+    if (outcome.response.errorCode !== errorCodes.NONE) {
+      throw kafkaError(outcome.response.errorCode, `fetching from ${this.#topic}`);
+    }
+    this.#backoffMs = 0;
+    const results: PartitionRecords[] = [];
+    for (const answer of outcome.response.responses.flatMap((topic) => topic.partitions)) {
+      const state = this.#states.get(answer.partitionIndex);
+      const asked = outcome.asked.find((a) => a.partition === answer.partitionIndex);
+      // Positions moved since the request (a reset, a new leader): this answer is stale for them.
+      if (state === undefined || asked === undefined || asked.position !== state.position) continue;
+      if (answer.errorCode === errorCodes.NONE) {
+        results.push(this.#take(state, answer));
+      } else {
+        await this.#partitionError(state, answer.errorCode);
+      }
+    }
+    return results;
+  }
+
+  #loseLeader(partitions: readonly number[]): void {
+    this.#cluster.invalidate(this.#topic);
+    for (const partition of partitions) {
+      const state = this.#states.get(partition);
+      if (state !== undefined) state.leaderId = -1;
+    }
+  }
+
+  async #partitionError(state: PartitionState, code: number): Promise<void> {
+    if (code === errorCodes.OFFSET_OUT_OF_RANGE) {
+      const policy = this.#settings.resetPolicy;
+      if (policy === 'error') {
+        throw kafkaError(
+          code,
+          `offset ${state.position} is out of range in ${this.#topic}-${state.partition}`,
+        );
+      }
+      const reset = await this.#retrying(() =>
+        resetOffset(this.#cluster, this.#topic, state.partition, policy, this.#settings.isolation),
+      );
+      if (reset !== undefined) state.position = reset;
+      return;
+    }
+    const error = kafkaError(code, `fetching ${this.#topic}-${state.partition}`);
+    if (!error.retriable) throw error;
+    this.#loseLeader([state.partition]);
+    await this.#backOff();
+  }
+
+  /** Decodes the partition's batches, keeping records in [position, end), and moves the position on. */
+  #take(state: PartitionState, answer: FetchResponsePartitionData): PartitionRecords {
+    const records: ConsumerRecord[] = [];
+    const aborted = this.#abortedProducers(answer);
+    for (const batch of splitBatches(answer.records ?? Buffer.alloc(0)).batches) {
+      if (this.#done(state)) break;
+      const header = readBatchHeader(batch);
+      const nextOffset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+      if (nextOffset <= state.position) continue;
+      const control = (header.attributes & batchAttributes.control) !== 0;
+      const skipped = control || aborted.has(header.producerId);
+      if (!skipped && batch.length > batchHeader.bytes) this.#collect(state, batch, records);
+      if (state.end === undefined || nextOffset < state.end) state.position = nextOffset;
+      else state.position = state.end;
+    }
+    return { topic: this.#topic, partition: state.partition, records, highWatermark: answer.highWatermark };
+  }
+
+  #collect(state: PartitionState, batch: Buffer, records: ConsumerRecord[]): void {
+    for (const record of decodeRecordBatch(batch).records) {
+      if (record.offset < state.position) continue;
+      if (state.end !== undefined && record.offset >= state.end) break;
+      records.push({
+        topic: this.#topic,
+        partition: state.partition,
+        offset: record.offset,
+        key: record.key,
+        value: record.value,
+        headers: record.headers,
+        timestamp: Number(record.timestamp),
+      });
+    }
+  }
+
+  /** Producers whose aborted transactions this answer covers (read_committed only). */
+  #abortedProducers(answer: FetchResponsePartitionData): Set<bigint> {
+    if (this.#settings.isolation !== 'read_committed') return new Set();
+    return new Set((answer.abortedTransactions ?? []).map((t) => t.producerId));
+  }
+}
+
+interface FetchOutcome {
+  readonly leaderId: number;
+  readonly asked: readonly { partition: number; position: bigint }[];
+  readonly response?: FetchResponse;
+  readonly error?: unknown;
+}

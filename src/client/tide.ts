@@ -1,0 +1,147 @@
+import { TideError } from '../base/errors.ts';
+import { Admin } from './admin.ts';
+import { ClusterClient, type ClusterClientOptions } from './cluster-client.ts';
+import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { clientErrorCodes } from './errors.ts';
+import { Producer, type ProducerOptions } from './producer.ts';
+import { defaultProfilesPath, resolveProfile } from './profiles.ts';
+
+/** TLS settings (reserved: Tide does not speak TLS yet). */
+export type TlsOptions = boolean | Readonly<Record<string, unknown>>;
+
+/** SASL credentials (reserved: Tide does not authenticate yet). */
+export interface SaslOptions {
+  readonly mechanism: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** How `Tide.connect` finds and talks to a cluster. */
+export interface TideConnectOptions {
+  /** SPU addresses (`host:port`); when given, profiles are not read. */
+  readonly bootstrap?: string | readonly string[];
+  /** A profile name from the profiles file; default: its current profile. */
+  readonly profile?: string;
+  /** The profiles file (default `~/.tide/config.toml`). */
+  readonly profilesPath?: string;
+  /** Sent in every request header (default: the profile's, else `tide`). */
+  readonly clientId?: string;
+  /** Not supported yet; setting it fails with NOT_SUPPORTED. */
+  readonly tls?: TlsOptions;
+  /** Not supported yet; setting it fails with NOT_SUPPORTED. */
+  readonly sasl?: SaslOptions;
+  /** Milliseconds a request may wait for its answer. */
+  readonly requestTimeoutMs?: number;
+  /** Milliseconds to keep retrying unreachable SPUs (also bounds `connect`). */
+  readonly reconnectTimeoutMs?: number;
+  /** Milliseconds cached metadata is trusted. */
+  readonly metadataMaxAgeMs?: number;
+  /** Aborting it closes the client. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A connection to a Tide (or any Kafka-protocol) cluster: the entry point of the client library.
+ *
+ * ```ts
+ * const tide = await Tide.connect({ bootstrap: '127.0.0.1:9092' });
+ * const producer = tide.producer('events');
+ * await producer.send({ key: 'user-1', value: 'signed in' });
+ * for await (const record of tide.consumer('events', { offset: Offset.beginning() })) { … }
+ * await tide.close();
+ * ```
+ */
+export class Tide {
+  /** The shared metadata cache and SPU connections (for advanced use). */
+  readonly cluster: ClusterClient;
+  readonly #lifetime = new AbortController();
+  readonly #producers = new Set<Producer>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(cluster: ClusterClient) {
+    this.cluster = cluster;
+  }
+
+  /**
+   * Connects using `bootstrap` addresses, or else a profile (the named one or the current one).
+   * Resolves once an SPU answered Metadata; rejects with NO_BROKER_AVAILABLE when none did within
+   * `reconnectTimeoutMs`, with PROFILE when the profile is missing or unreadable.
+   */
+  static async connect(options: TideConnectOptions = {}): Promise<Tide> {
+    if (options.tls !== undefined && options.tls !== false) {
+      throw new TideError(clientErrorCodes.notSupported, 'TLS is not supported yet');
+    }
+    if (options.sasl !== undefined) {
+      throw new TideError(clientErrorCodes.notSupported, 'SASL authentication is not supported yet');
+    }
+    const target = await resolveTarget(options);
+    const clusterOptions: ClusterClientOptions = {
+      bootstrap: target.bootstrap,
+      ...(target.clientId === undefined ? {} : { clientId: target.clientId }),
+      ...pick(options, ['requestTimeoutMs', 'reconnectTimeoutMs', 'metadataMaxAgeMs', 'signal']),
+    };
+    return new Tide(await ClusterClient.connect(clusterOptions));
+  }
+
+  /** Topics, configs, partitions, SPUs and the cluster. */
+  admin(): Admin {
+    return new Admin(this.cluster);
+  }
+
+  /**
+   * A producer for `topic` (or for records that name their topic). Close it, or close this client,
+   * to flush what it buffered.
+   */
+  producer(topic?: string, options: ProducerOptions = {}): Producer {
+    const producer = new Producer(this.cluster, topic, options);
+    this.#producers.add(producer);
+    return producer;
+  }
+
+  /** Records of `topic` as an async iterable; it ends when this client closes. */
+  consumer(topic: string, options: ConsumerOptions = {}): Consumer {
+    const signal =
+      options.signal === undefined
+        ? this.#lifetime.signal
+        : AbortSignal.any([options.signal, this.#lifetime.signal]);
+    return new Consumer(this.cluster, topic, { ...options, signal });
+  }
+
+  /** Flushes and closes every producer, ends consumers, then closes the connections. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const producers = [...this.#producers];
+      this.#producers.clear();
+      await Promise.allSettled(producers.map((producer) => producer.close()));
+      this.#lifetime.abort();
+      await this.cluster.close();
+    })();
+    return this.#closing;
+  }
+}
+
+async function resolveTarget(
+  options: TideConnectOptions,
+): Promise<{ bootstrap: readonly string[]; clientId: string | undefined }> {
+  if (options.bootstrap !== undefined) {
+    const bootstrap =
+      typeof options.bootstrap === 'string' ? splitAddresses(options.bootstrap) : options.bootstrap;
+    return { bootstrap, clientId: options.clientId };
+  }
+  const { profile } = await resolveProfile(options.profilesPath ?? defaultProfilesPath(), options.profile);
+  return { bootstrap: profile.bootstrap, clientId: options.clientId ?? profile.clientId };
+}
+
+/** `a:1,b:2` → `['a:1', 'b:2']`. */
+export function splitAddresses(text: string): string[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+}
+
+function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
+  return picked;
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { ClusterClient } from '../src/client/cluster-client.ts';
+import { Producer } from '../src/client/producer.ts';
+import { stopAll } from '../src/testing/processes.ts';
+import { startSpu, type TestSpu } from '../src/testing/spu.ts';
+import { createTopic, runTide } from './helpers/client-kit.ts';
+
+/** `tide consume` as a spawned process against a real SPU holding two partitions of known records. */
+
+const timestampMs = 1_700_000_000_000;
+
+describe('tide consume', () => {
+  let spu: TestSpu;
+  const consume = async (...args: string[]): Promise<string[]> => {
+    const result = await runTide(['consume', 'events', '--bootstrap', spu.bootstrap, ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.split('\n').filter((line) => line !== '');
+  };
+
+  before(async () => {
+    spu = await startSpu();
+    await createTopic(spu, 'events', 2);
+    const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap] });
+    const producer = new Producer(cluster, 'events');
+    // Partition 0: a0…a9, partition 1: b0…b4; keys k-a0…, header src=test, fixed timestamps.
+    await producer.sendBatch([
+      ...Array.from({ length: 10 }, (_, i) => ({
+        partition: 0,
+        key: `k-a${i}`,
+        value: `a${i}`,
+        timestamp: timestampMs + i,
+      })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        partition: 1,
+        key: `k-b${i}`,
+        value: `b${i}`,
+        timestamp: timestampMs + i,
+        headers: { src: 'test' },
+      })),
+    ]);
+    await producer.close();
+    await cluster.close();
+  });
+  after(async () => {
+    await spu?.destroy();
+    await stopAll();
+  });
+
+  test('-B -d reads every partition; -p chooses; -k shows keys', async () => {
+    const all = await consume('-B', '-d');
+    assert.deepEqual(
+      [...all].sort(),
+      [
+        ...Array.from({ length: 10 }, (_, i) => `a${i}`),
+        ...Array.from({ length: 5 }, (_, i) => `b${i}`),
+      ].sort(),
+    );
+    assert.deepEqual(
+      await consume('-B', '-d', '-p', '1', '-k'),
+      Array.from({ length: 5 }, (_, i) => `[k-b${i}] b${i}`),
+    );
+  });
+
+  test('-T N, -H N, --start and --end select ranges', async () => {
+    assert.deepEqual(await consume('-T', '2', '-d', '-p', '0'), ['a8', 'a9']);
+    assert.deepEqual(await consume('-H', '3', '-p', '0'), ['a0', 'a1', 'a2']);
+    assert.deepEqual(await consume('--start', '4', '--end', '6', '-p', '0'), ['a4', 'a5', 'a6']);
+    assert.deepEqual(await consume('--start', '3', '-d', '-p', '1'), ['b3', 'b4']);
+  });
+
+  test('-F templates and -O json, raw and table', async () => {
+    assert.deepEqual(
+      await consume(
+        '-B',
+        '-d',
+        '-p',
+        '1',
+        '-F',
+        '{{partition}}:{{offset}} {{key}}={{value}} {{timestamp}} {{headers}}',
+      ),
+      [...Array.from({ length: 5 }, (_, i) => `1:${i} k-b${i}=b${i} ${timestampMs + i} src=test`)],
+    );
+    const json = (await consume('-H', '1', '-p', '1', '-O', 'json')).map((line) => JSON.parse(line));
+    assert.deepEqual(json, [
+      {
+        topic: 'events',
+        partition: 1,
+        offset: 0,
+        timestamp: timestampMs,
+        key: 'k-b0',
+        value: 'b0',
+        headers: { src: 'test' },
+      },
+    ]);
+    const raw = await runTide([
+      'consume',
+      'events',
+      '--bootstrap',
+      spu.bootstrap,
+      '-H',
+      '3',
+      '-p',
+      '0',
+      '-O',
+      'raw',
+    ]);
+    assert.equal(raw.stdout, 'a0a1a2');
+    const table = await consume('-H', '2', '-p', '0', '-O', 'table');
+    assert.match(table[0]!, /^PARTITION\s+OFFSET\s+TIME\s+KEY\s+VALUE$/);
+    assert.match(table[1]!, /^0\s+0\s+2023-11-14T22:13:20.000Z\s+k-a0\s+a0$/);
+    assert.equal(table.length, 3);
+  });
+
+  test('--isolation read_committed reads the same (no transactions here)', async () => {
+    assert.deepEqual(await consume('-H', '2', '-p', '0', '--isolation', 'read_committed'), ['a0', 'a1']);
+  });
+
+  test('by default it waits at the end for new records and prints them as they come', async () => {
+    const child = spawn(
+      process.execPath,
+      ['bin/tide.js', 'consume', 'events', '--bootstrap', spu.bootstrap, '-p', '0', '--max-wait', '100'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap] });
+      const producer = new Producer(cluster, 'events', { lingerMs: 0 });
+      // The consumer starts at the end once it is connected: send until a record shows up.
+      const first = lines.next();
+      let sent = 0;
+      let printed: IteratorResult<string> | undefined;
+      while (printed === undefined && sent < 500) {
+        await producer.send({ partition: 0, value: `live-${sent++}` });
+        printed = await Promise.race([
+          first,
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+        ]);
+      }
+      assert.match(printed!.value, /^live-\d+$/);
+      await producer.close();
+      await cluster.close();
+    } finally {
+      child.kill('SIGINT');
+    }
+    const code = await new Promise((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    assert.equal(code, 0);
+  });
+
+  test('bad options exit with 2', async () => {
+    const bad = [
+      ['-B', '-T', '3'],
+      ['-H', '2', '--end', '5'],
+      ['--start', 'x'],
+      ['--start', '5', '--end', '2'],
+      ['-p', 'one'],
+      ['-O', 'xml'],
+      ['--isolation', 'serializable'],
+      ['-T', '-1'],
+    ];
+    for (const args of bad) {
+      const result = await runTide(['consume', 'events', '--bootstrap', spu.bootstrap, ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    }
+  });
+});
