@@ -3,9 +3,11 @@
  * Only this file reads argv and the environment.
  */
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { tideVersion } from '../base/version.ts';
 import { defaultProfilesPath } from '../client/profiles.ts';
+import { clusterCommand } from './cluster.ts';
 import { type CliContext, configureTree, reportFailure } from './common.ts';
 import { completionsCommand } from './completions.ts';
 import { consumeCommand } from './consume.ts';
@@ -24,6 +26,9 @@ const context: CliContext = {
   stderr: process.stderr,
 };
 
+// The local cluster lives in $TIDE_HOME/local, else ~/.tide/local.
+const localClusterDir = join(process.env.TIDE_HOME || join(homedir(), '.tide'), 'local');
+
 const program = new Command('tide')
   .description('Tide: a distributed data-streaming platform that speaks the Kafka protocol')
   .version(tideVersion, '-V, --version', 'print the version')
@@ -35,6 +40,7 @@ const program = new Command('tide')
     ),
   )
   .addCommand(scCommand(async (options) => (await import('../sc/main.ts')).runSc(options)))
+  .addCommand(clusterCommand(context, { defaultDataDir: localClusterDir }))
   .addCommand(profileCommand(context))
   .addCommand(topicCommand(context))
   .addCommand(partitionCommand(context))

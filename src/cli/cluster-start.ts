@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { addProfile } from '../client/profiles.ts';
+import { Tide } from '../client/tide.ts';
+import type { CliContext } from './common.ts';
+import {
+  type ClusterRecord,
+  clusterPorts,
+  delay,
+  fetchHealth,
+  isAlive,
+  layoutCluster,
+  layoutProblem,
+  localClusterDefaults,
+  logFile,
+  prepareDirs,
+  readCluster,
+  scArgs,
+  spawnTide,
+  spuArgs,
+  stopCluster,
+  takenPorts,
+  writeCluster,
+} from './local-cluster.ts';
+
+export interface StartFlags {
+  readonly dataDir: string;
+  readonly spus?: number;
+  readonly basePort?: number;
+  readonly scPort?: number;
+  readonly profileName: string;
+}
+
+/**
+ * `tide cluster start`: lays out the ports (as last time unless flags say otherwise, so a restart
+ * finds the same data behind the same addresses), refuses when the cluster runs already or a port
+ * is taken, starts the processes and waits until every SPU has registered with the SC.
+ */
+export async function startLocalCluster(context: CliContext, flags: StartFlags): Promise<void> {
+  const dir = resolve(flags.dataDir);
+  const layout = await planCluster(dir, flags);
+  await prepareDirs(dir);
+  let record = {
+    ...layout,
+    sc: { ...layout.sc, pid: await spawnTide(scArgs(dir, layout.sc), logFile(dir, 'sc')) },
+  };
+  await writeCluster(dir, record);
+  const spus = [];
+  for (const spu of record.spus) {
+    spus.push({ ...spu, pid: await spawnTide(spuArgs(dir, record.sc, spu), logFile(dir, `spu-${spu.id}`)) });
+  }
+  record = { ...record, spus };
+  await writeCluster(dir, record);
+  try {
+    await waitUntilReady(context, dir, record);
+  } catch (error) {
+    // Leave nothing half-started behind.
+    await stopCluster(dir, record);
+    throw error;
+  }
+  const bootstrap = record.spus.map((spu) => `${localClusterDefaults.host}:${spu.port}`);
+  await addProfile(
+    context.profilesPath,
+    flags.profileName,
+    { bootstrap },
+    { makeCurrent: true, replace: true },
+  );
+  context.stderr.write(
+    `local cluster running: SC ${localClusterDefaults.host}:${record.sc.port}, ${spus.length} SPU(s); ` +
+      `profile "${flags.profileName}" is current; logs in ${logFile(dir, '*')}\n`,
+  );
+  context.stdout.write(`${bootstrap.join(',')}\n`);
+}
+
+async function planCluster(dir: string, flags: StartFlags): Promise<ClusterRecord> {
+  const previous = await readCluster(dir);
+  if (previous !== undefined) {
+    const running = [previous.sc, ...previous.spus].filter((process) => isAlive(process.pid));
+    if (running.length > 0) {
+      throw new Error(
+        `the local cluster in ${dir} is already running (pids ${running.map((p) => p.pid).join(', ')}); ` +
+          'see `tide cluster status`, or stop it with `tide cluster shutdown`',
+      );
+    }
+  }
+  const spus = flags.spus ?? previous?.spus.length ?? localClusterDefaults.spus;
+  if (spus > localClusterDefaults.spusMax) {
+    throw new Error(`--spus ${spus}: at most ${localClusterDefaults.spusMax} SPUs per local cluster`);
+  }
+  const basePort = flags.basePort ?? previous?.basePort ?? localClusterDefaults.basePort;
+  const scPort = flags.scPort ?? (flags.basePort === undefined ? previous?.sc.port : undefined);
+  const layout = layoutCluster({ basePort, spus, ...(scPort === undefined ? {} : { scPort }) });
+  const problem = layoutProblem(layout);
+  if (problem !== undefined) throw new Error(problem);
+  const taken = await takenPorts(clusterPorts(layout));
+  if (taken.length > 0) {
+    throw new Error(
+      `port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use on ${localClusterDefaults.host}; ` +
+        'stop whatever holds them or choose other ports with --base-port / --sc-port',
+    );
+  }
+  return layout;
+}
+
+/** Polls every process until all SPUs have registered and the cluster lists them all online. */
+async function waitUntilReady(context: CliContext, dir: string, record: ClusterRecord): Promise<void> {
+  const progress = progressReporter(context, record.spus.length);
+  const deadline = Date.now() + localClusterDefaults.readyTimeoutMs;
+  for (;;) {
+    checkStillRunning(dir, record);
+    const registered = await countRegistered(record);
+    const online = registered === record.spus.length ? await countOnline(record) : 0;
+    progress(registered, online);
+    if (online === record.spus.length) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `the local cluster did not come up within ${localClusterDefaults.readyTimeoutMs / 1000} s ` +
+          `(${registered} of ${record.spus.length} SPUs registered); see the logs in ${logFile(dir, '*')}`,
+      );
+    }
+    await delay(localClusterDefaults.pollIntervalMs);
+  }
+}
+
+function checkStillRunning(dir: string, record: ClusterRecord): void {
+  const processes = [
+    { name: 'sc', pid: record.sc.pid },
+    ...record.spus.map((spu) => ({ name: `spu-${spu.id}`, pid: spu.pid })),
+  ];
+  const dead = processes.find((process) => !isAlive(process.pid));
+  if (dead !== undefined) {
+    throw new Error(`${dead.name} exited while starting; see ${logFile(dir, dead.name)}`);
+  }
+}
+
+async function countRegistered(record: ClusterRecord): Promise<number> {
+  const bodies = await Promise.all(record.spus.map((spu) => fetchHealth(spu.httpPort)));
+  return bodies.filter((body) => body?.healthy === true && body.registered === true).length;
+}
+
+/** SPUs the cluster metadata lists as online, asked through the client like any user would. */
+async function countOnline(record: ClusterRecord): Promise<number> {
+  const bootstrap = record.spus.map((spu) => `${localClusterDefaults.host}:${spu.port}`).join(',');
+  try {
+    const tide = await Tide.connect({ bootstrap, reconnectTimeoutMs: localClusterDefaults.healthTimeoutMs });
+    try {
+      const spus = await tide.admin().spus();
+      return spus.filter((spu) => spu.status === 'online').length;
+    } finally {
+      await tide.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+/** A one-line progress display on a terminal, plain lines when something changes otherwise. */
+function progressReporter(context: CliContext, total: number): (registered: number, online: number) => void {
+  const tty = context.stderr.isTTY === true;
+  let last = '';
+  return (registered, online) => {
+    const done = online === total;
+    const text = done
+      ? `local cluster ready: ${total} of ${total} SPUs online`
+      : `starting local cluster: ${registered} of ${total} SPUs registered`;
+    if (text === last) return;
+    last = text;
+    context.stderr.write(tty ? `\r\x1b[2K${text}${done ? '\n' : ''}` : `${text}\n`);
+  };
+}
