@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { formatBytes } from '../base/units.ts';
 import {
   type CliContext,
   type ConnectionFlags,
@@ -13,7 +14,7 @@ import {
 /** `tide partition list`: every partition with leader, replicas, ISR and offsets. */
 export function partitionCommand(context: CliContext): Command {
   const list = new Command('list')
-    .description('list partitions: leader, replicas, ISR, log start, high watermark, log end')
+    .description('list partitions: leader, replicas, ISR, log start, high watermark, log end, size')
     .option('-t, --topic <name>', "only this topic's partitions");
   withOutputOption(withConnectionOptions(list)).action(
     async (flags: ConnectionFlags & { output: OutputFormat; topic?: string }) => {
@@ -25,7 +26,7 @@ export function partitionCommand(context: CliContext): Command {
       } else {
         printTable(
           context,
-          ['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG START', 'HW', 'LEO', 'STATUS'],
+          ['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG START', 'HW', 'LEO', 'SIZE', 'STATUS'],
           partitions.map((p) => [
             p.topic,
             p.partition,
@@ -35,6 +36,7 @@ export function partitionCommand(context: CliContext): Command {
             offset(p.logStartOffset),
             offset(p.highWatermark),
             offset(p.logEndOffset),
+            p.sizeBytes === null ? null : formatBytes(Number(p.sizeBytes)),
             p.status,
           ]),
         );
