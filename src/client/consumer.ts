@@ -299,13 +299,21 @@ class FetchRun {
   }
 
   async #raceFetches(): Promise<FetchOutcome | undefined> {
+    // One listener per round, removed when the round ends, so a long-running consumer does not pile
+    // them up on the stop signal.
+    let onStop: (() => void) | undefined;
     const stopped = new Promise<undefined>((resolve) => {
       if (this.#stopped) resolve(undefined);
-      this.#stopper.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+      onStop = () => resolve(undefined);
+      this.#stopper.signal.addEventListener('abort', onStop, { once: true });
     });
-    const outcome = await Promise.race([...this.#fetches.values(), stopped]);
-    if (outcome !== undefined) this.#fetches.delete(outcome.leaderId);
-    return outcome;
+    try {
+      const outcome = await Promise.race([...this.#fetches.values(), stopped]);
+      if (outcome !== undefined) this.#fetches.delete(outcome.leaderId);
+      return outcome;
+    } finally {
+      if (onStop !== undefined) this.#stopper.signal.removeEventListener('abort', onStop);
+    }
   }
 
   async #handle(outcome: FetchOutcome): Promise<PartitionRecords[]> {
