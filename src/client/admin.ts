@@ -335,6 +335,9 @@ export class Admin {
           }))
           .sort((a, b) => a.id - b.id);
       }
+      // A cluster SPU whose SC is unreachable: Metadata would show every SPU as online, which
+      // nobody can vouch for now, so say so instead.
+      throwIfError(response.errorCode, () => 'the SC cannot be reached to tell which SPUs are online');
     }
     return this.#spusFromMetadata();
   }
