@@ -26,6 +26,7 @@ export interface TestClusterSpu {
 }
 
 export interface TestCluster {
+  /** The current SC process; `restartSc` replaces it. */
   readonly sc: TideProcess;
   /** `127.0.0.1:<port>`: the SC's internal listener. */
   readonly scAddress: string;
@@ -36,6 +37,10 @@ export interface TestCluster {
   readonly bootstrap: string;
   /** Starts SPU `id` again on its data dir (after a stop or kill); its Kafka port changes. */
   restartSpu(id: number): Promise<TestClusterSpu>;
+  /** Starts the SC again on the same port and data dir (after a stop or kill). */
+  restartSc(): Promise<TideProcess>;
+  /** Starts one more SPU (id = previous count + 1) and waits until it has registered. */
+  addSpu(): Promise<TestClusterSpu>;
   /** Stops every process cleanly: SPUs first, then the SC. */
   stop(): Promise<void>;
   /** Kills every process and removes the data. */
@@ -46,27 +51,32 @@ export async function startCluster(
   options: { spus: number; spuArgs?: readonly string[]; scArgs?: readonly string[] } = { spus: 3 },
 ): Promise<TestCluster> {
   const temp = await makeTempDir('tide-cluster-');
-  const sc = await startTide(
-    [
-      'sc',
-      '--listen',
-      '127.0.0.1:0',
-      '--http',
-      '127.0.0.1:0',
-      '--data-dir',
-      join(temp.path, 'sc'),
-      ...(options.scArgs ?? []),
-    ],
-    { readyMessage: 'sc ready', env: { TIDE_LOG_LEVEL: 'info' } },
-  );
-  const scAddress = `127.0.0.1:${Number(sc.ready.port)}`;
+  const startSc = (listen: string, http: string): Promise<TideProcess> =>
+    startTide(
+      [
+        'sc',
+        '--listen',
+        listen,
+        '--http',
+        http,
+        '--data-dir',
+        join(temp.path, 'sc'),
+        ...(options.scArgs ?? []),
+      ],
+      { readyMessage: 'sc ready', env: { TIDE_LOG_LEVEL: 'info' } },
+    );
+  let sc = await startSc('127.0.0.1:0', '127.0.0.1:0');
+  const scPorts = { listen: Number(sc.ready.port), http: Number(sc.ready.httpPort) };
+  const scAddress = `127.0.0.1:${scPorts.listen}`;
   const startOne = (id: number): Promise<TestClusterSpu> =>
     startClusterSpu(id, { scAddress, dataDir: join(temp.path, `spu-${id}`), args: options.spuArgs ?? [] });
   const spus = await Promise.all(Array.from({ length: options.spus }, (_, index) => startOne(index + 1)));
   await waitForMembers(spus, options.spus);
   const everyProcess = (): TideProcess[] => [...spus.map((spu) => spu.process), sc];
   return {
-    sc,
+    get sc() {
+      return sc;
+    },
     scAddress,
     dataDir: temp.path,
     spus,
@@ -76,6 +86,17 @@ export async function startCluster(
     restartSpu: async (id) => {
       const spu = await startOne(id);
       spus[id - 1] = spu;
+      return spu;
+    },
+    restartSc: async () => {
+      const http = Number.isInteger(scPorts.http) ? `127.0.0.1:${scPorts.http}` : '127.0.0.1:0';
+      sc = await startSc(scAddress, http);
+      return sc;
+    },
+    addSpu: async () => {
+      const spu = await startOne(spus.length + 1);
+      spus.push(spu);
+      await waitForMembers(spus, spus.length);
       return spu;
     },
     stop: async () => {
