@@ -13,6 +13,10 @@ export function scCommand(run: (options: Record<string, string>) => Promise<void
     .option('--data-dir <dir>', 'where metadata.json is kept (default ~/.tide/sc)')
     .option('--log-level <level>', 'debug, info, warn, error or silent')
     .option('--spu-session-timeout-ms <ms>', 'an SPU silent this long is offline (default 6000)')
+    .option(
+      '--no-auto-leader-rebalance',
+      'keep leaders where elections put them (no preferred-leader election)',
+    )
     .action(async (options: Record<string, string>) => {
       await run(options);
     });

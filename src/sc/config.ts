@@ -15,6 +15,10 @@ export interface ScConfig {
   readonly reconcileIntervalMs: number;
   readonly defaultPartitions: number;
   readonly defaultReplicationFactor: number;
+  /** Move leadership back to each partition's preferred (first) replica once it is in sync. */
+  readonly autoLeaderRebalance: boolean;
+  /** Longest a controlled shutdown's answer waits for the pushes that move leadership. */
+  readonly shutdownPushWaitMs: number;
   readonly limits: ScLimits;
 }
 
@@ -37,6 +41,8 @@ export const scDefaults = Object.freeze({
   reconcileIntervalMs: 250, // ms between reconciliation runs (changes also trigger one at once)
   defaultPartitions: 1, // partitions of a topic created with -1
   defaultReplicationFactor: 1, // replication factor of a topic created with -1
+  autoLeaderRebalance: true, // preferred-leader election (tide sc --no-auto-leader-rebalance disables)
+  shutdownPushWaitMs: 5000, // ms a controlled shutdown waits for the leadership pushes before answering
   limits: Object.freeze({
     frameBytesMax: 100 * 1024 * 1024, // bytes
     connectionsMax: 1000, // connections

@@ -12,6 +12,8 @@ export interface ScCommandOptions {
   readonly dataDir?: string;
   readonly logLevel?: string;
   readonly spuSessionTimeoutMs?: string;
+  /** false with --no-auto-leader-rebalance. */
+  readonly autoLeaderRebalance?: boolean | string;
 }
 
 function parseAddress(text: string, what: string): { host: string; port: number } {
@@ -56,6 +58,7 @@ export function scConfigFromOptions(
     dataDir: options.dataDir ?? join(home, 'sc'),
     logLevel,
     spuSessionTimeoutMs: timeout,
+    autoLeaderRebalance: options.autoLeaderRebalance !== false && options.autoLeaderRebalance !== 'false',
   };
 }
 

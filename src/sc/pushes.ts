@@ -79,8 +79,8 @@ export function buildAlterConfigs(topics: readonly TopicRecord[]): AlterConfigsR
 }
 
 /**
- * UpdateMetadata: every online SPU and every partition. A partition whose leader is offline keeps
- * that leader (there is no election yet); the leader shows in offlineReplicas.
+ * UpdateMetadata: every online SPU and every partition as stored (leader -1 when leaderless);
+ * replicas whose SPU is offline show in offlineReplicas.
  */
 export function buildUpdateMetadata(
   context: PushContext,

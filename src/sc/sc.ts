@@ -6,6 +6,7 @@ import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import { adminHandlers } from './admin-handlers.ts';
 import type { ScConfig } from './config.ts';
+import { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
 import { type Connector, Reconciler } from './reconciler.ts';
 import { createScRouter } from './router.ts';
@@ -21,8 +22,8 @@ export interface ScEndpoints {
 }
 
 /**
- * The Streaming Controller: the metadata store, the SPU registry, the topic frontend and the
- * reconciler, behind one Kafka-framed listener. `start` raises the persisted controller epoch, so
+ * The Streaming Controller: the metadata store, the SPU registry, the topic frontend, leadership
+ * (elections, ISR changes) and the reconciler, behind one Kafka-framed listener. `start` raises the persisted controller epoch, so
  * pushes from an older SC process are recognisably stale; `stop` closes everything.
  */
 export class Sc {
@@ -36,6 +37,7 @@ export class Sc {
   #reconciler: Reconciler | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
+  #repairing = false;
 
   constructor(config: ScConfig, options: { clock?: Clock; logger?: Logger; connect?: Connector } = {}) {
     this.config = config;
@@ -49,13 +51,16 @@ export class Sc {
     const store = await LocalMetadataStore.open(this.config.dataDir);
     const cluster = await SpuRegistry.startEpoch(store);
     let reconciler: Reconciler | undefined;
+    let leadership: Leadership | undefined;
     const spus = new SpuRegistry({
       store,
       clock: this.clock,
       sessionTimeoutMs: this.config.spuSessionTimeoutMs,
       onChange: (spuId, online) => {
         this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
+        leadership?.spuChanged(spuId, online);
         reconciler?.spuChanged(spuId, online);
+        this.#repair(leadership);
       },
     });
     const topics = new TopicFrontend({
@@ -80,15 +85,37 @@ export class Sc {
       ...(this.#connect === undefined ? {} : { connect: this.#connect }),
     });
     this.#reconciler = reconciler;
+    const pushes = reconciler;
+    leadership = new Leadership({
+      store,
+      spus,
+      topics,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'leadership' }),
+      sessionTimeoutMs: this.config.spuSessionTimeoutMs,
+      autoRebalance: this.config.autoLeaderRebalance,
+      onChange: () => pushes.markChanged(),
+    });
+    const elections = leadership;
+    const shutDown = async (spuId: number): Promise<void> => {
+      await elections.repair();
+      // The new leaders should know before the old one stops, but a stuck SPU must not hold the answer.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.config.shutdownPushWaitMs);
+      });
+      await Promise.race([pushes.run(), bound]).finally(() => clearTimeout(timer));
+      this.logger.info('spu shutting down cleanly; leadership moved', { spu: spuId });
+    };
     const router = createScRouter({
       ...adminHandlers(topics),
-      ...spuHandlers({ store, spus, topics, reports: new StatusReports() }),
+      ...spuHandlers({ store, spus, topics, reports: new StatusReports(), leadership, shutDown }),
     });
     const port = await this.#listen(router);
-    const tick = reconciler;
     this.#timer = setInterval(() => {
       spus.expireSessions();
-      void tick.run();
+      this.#repair(elections);
+      void pushes.run();
     }, this.config.reconcileIntervalMs);
     this.metrics.gauge('tide_spus_online', 'SPUs online', {}, () => spus.onlineSpus().length);
     this.metrics.gauge('tide_topics', 'topics', {}, () => topics.topics().length);
@@ -102,6 +129,19 @@ export class Sc {
       clusterId: cluster.clusterId,
     });
     return { host: this.config.listenHost, port, httpPort };
+  }
+
+  /** A leadership pass in the background; a failure is logged and the next tick tries again. */
+  #repair(leadership: Leadership | undefined): void {
+    // One background pass at a time: passes are level-triggered, a skipped one is made by the next tick.
+    if (leadership === undefined || this.#repairing) return;
+    this.#repairing = true;
+    leadership
+      .repair()
+      .catch((error: unknown) => this.logger.warn('leadership pass failed', { error }))
+      .finally(() => {
+        this.#repairing = false;
+      });
   }
 
   async #listen(router: RequestHandler): Promise<number> {

@@ -13,6 +13,7 @@ import {
 } from '../protocol/messages/describe-topic-status.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { createSpuStatusResponse, type SpuStatusRequestPartition } from '../protocol/messages/spu-status.ts';
+import type { Leadership } from './leadership.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import type { ScHandlerTable } from './router.ts';
 import type { SpuRegistry } from './spu-registry.ts';
@@ -48,9 +49,13 @@ export function spuHandlers(options: {
   spus: SpuRegistry;
   topics: TopicFrontend;
   reports: StatusReports;
+  leadership: Leadership;
+  /** Controlled shutdown: moves leadership off the SPU and pushes that, before it is told to stop. */
+  shutDown: (spuId: number) => Promise<void>;
 }): ScHandlerTable {
   const { spus, reports } = options;
   return {
+    56: (request, version) => options.leadership.alterPartition(request, version),
     62: async (request) => {
       const plaintext =
         request.listeners.find((listener) => listener.name !== 'INTERNAL') ?? request.listeners[0];
@@ -74,6 +79,7 @@ export function spuHandlers(options: {
     },
     63: async (request) => {
       const errorCode = spus.heartbeat(request.brokerId, Number(request.brokerEpoch), request.wantShutDown);
+      if (request.wantShutDown && errorCode === errorCodes.NONE) await options.shutDown(request.brokerId);
       return createBrokerHeartbeatResponse({
         errorCode,
         isCaughtUp: errorCode === errorCodes.NONE,
@@ -153,8 +159,8 @@ function describeTopic(
 }
 
 /**
- * Partition status: offline when the leader's SPU is offline (there is no leader election yet, so
- * the leader stays as placed), under-replicated when another replica is offline, else online.
+ * Partition status: offline when it has no leader (-1) or its leader's SPU is offline (until the
+ * election), under-replicated when a replica is offline or out of the ISR, else online.
  * Offsets and size come from the leader's latest report (-1 until it reported).
  */
 function describePartitions(

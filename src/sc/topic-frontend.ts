@@ -369,6 +369,14 @@ export class TopicFrontend {
     this.#onChange();
   }
 
+  /**
+   * Runs `change` in the queue of topic changes, so it reads and writes the stored topics and
+   * partitions without an admin change in between (leadership changes use it).
+   */
+  exclusive<T>(change: () => Promise<T>): Promise<T> {
+    return this.#serial(change);
+  }
+
   #serial<T>(change: () => Promise<T>): Promise<T> {
     const next = this.#changes.catch(() => undefined).then(change);
     this.#changes = next;
