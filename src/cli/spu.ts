@@ -25,6 +25,10 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
       '--inflight-requests-max <n>',
       'requests in progress per connection before reading pauses (default 64)',
     )
+    .option(
+      '--replica-lag-time-max-ms <ms>',
+      'ms a follower may lag before its leader drops it from the ISR (default 10000)',
+    )
     .action(async (options: Record<string, string | boolean>) => {
       await run(options);
     });

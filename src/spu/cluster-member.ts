@@ -43,6 +43,9 @@ export class ClusterMember {
   readonly #partitions: PartitionManager;
   readonly #brokerEpoch: () => bigint;
   readonly #logger: Logger;
+  readonly #nowMs: () => number;
+  /** Called after every LeaderAndIsr and StopReplica: the follower fetchers follow the new roles. */
+  readonly #onRolesChanged: () => void;
   /** Pushes are applied one at a time, in arrival order, so that each sees the previous one's effect. */
   #applying: Promise<unknown> = Promise.resolve();
 
@@ -53,12 +56,17 @@ export class ClusterMember {
     /** This SPU's current broker epoch (-1 before its first registration). */
     brokerEpoch: () => bigint;
     logger: Logger;
+    /** Monotonic time, for the followers' lag clocks. */
+    nowMs?: () => number;
+    onRolesChanged?: () => void;
   }) {
     this.selfId = options.selfId;
     this.state = options.state;
     this.#partitions = options.partitions;
     this.#brokerEpoch = options.brokerEpoch;
     this.#logger = options.logger;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#onRolesChanged = options.onRolesChanged ?? (() => undefined);
   }
 
   /** Why a push stamped with these epochs must be ignored (an error code), or undefined. */
@@ -132,6 +140,7 @@ export class ClusterMember {
           partition.setRole({ leading: false, leaderEpoch: partition.leaderEpoch });
         }
       }
+      this.#onRolesChanged();
       // v4 answers in partitionErrors, v5+ in topics; each version encodes only its own field.
       return createLeaderAndIsrResponse({ errorCode: errorCodes.NONE, partitionErrors: all, topics });
     });
@@ -154,9 +163,16 @@ export class ClusterMember {
         (await this.#partitions.open(topic, state.partitionIndex, {
           configs: this.state.configsOf(topic),
           leaderEpoch: state.leaderEpoch,
+          selfId: this.selfId,
         }));
       const leading = state.leader === this.selfId;
       const changed = partition.leading !== leading || partition.leaderEpoch !== state.leaderEpoch;
+      const assignment = {
+        leaderId: state.leader,
+        replicas: state.replicas,
+        isr: state.isr,
+        partitionEpoch: state.partitionEpoch,
+      };
       if (existing === undefined || changed) {
         partition.setRole({ leading, leaderEpoch: state.leaderEpoch });
         this.#logger.info(leading ? 'leading partition' : 'following partition', {
@@ -166,6 +182,7 @@ export class ClusterMember {
           leader: state.leader,
         });
       }
+      partition.assignReplicas(assignment, existing === undefined || changed, this.#nowMs());
       return errorCodes.NONE;
     } catch (error) {
       const api = 'leaderAndIsr';
@@ -185,6 +202,7 @@ export class ClusterMember {
           createStopReplicaResponsePartitionError({ topicName: topic, partitionIndex: partition, errorCode }),
         );
       }
+      this.#onRolesChanged();
       return createStopReplicaResponse({ errorCode: errorCodes.NONE, partitionErrors });
     });
   }

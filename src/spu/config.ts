@@ -25,6 +25,8 @@ export interface SpuConfig {
   /** Where the internal listener (the SC's pushes) binds in a cluster. Port 0 picks a free port. */
   readonly internalHost: string;
   readonly internalPort: number;
+  /** ms a follower may go without catching up before its leader drops it from the ISR. */
+  readonly replicaLagTimeMsMax: number;
   readonly limits: SpuLimits;
 }
 
@@ -59,6 +61,7 @@ export const spuDefaults = Object.freeze({
   defaultPartitions: 1,
   defaultReplicationFactor: 1,
   clusterId: 'tide-local',
+  replicaLagTimeMsMax: 10_000, // ms (replica.lag.time.max.ms)
   limits: Object.freeze({
     frameBytesMax: 100 * 1024 * 1024, // bytes
     connectionsMax: 10_000, // connections

@@ -21,6 +21,8 @@ export interface SpuCommandOptions {
   readonly sc?: string;
   /** The internal listener's address (the SC's pushes), in a cluster. */
   readonly internal?: string;
+  /** ms a follower may lag before leaving the ISR (replica.lag.time.max.ms). */
+  readonly replicaLagTimeMaxMs?: string;
 }
 
 /** A positive integer option, or the default when absent. */
@@ -88,6 +90,11 @@ export function spuConfigFromOptions(
     logLevel,
     autoCreateTopics: options.autoCreateTopics ?? spuDefaults.autoCreateTopics,
     clusterId: options.clusterId ?? spuDefaults.clusterId,
+    replicaLagTimeMsMax: parseCount(
+      options.replicaLagTimeMaxMs,
+      spuDefaults.replicaLagTimeMsMax,
+      '--replica-lag-time-max-ms',
+    ),
     limits: {
       ...spuDefaults.limits,
       connectionsMax: parseCount(

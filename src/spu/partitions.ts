@@ -4,6 +4,7 @@ import { effectiveTopicConfig } from '../protocol/topic-config.ts';
 import type { CleanupPolicy, LogConfig, TimestampType } from '../storage/config.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.ts';
+import { type ReplicaAssignment, ReplicaSet } from './replication/replica-set.ts';
 
 /**
  * The partitions this SPU holds: each wraps its storage log with what the broker adds on top, the
@@ -19,24 +20,51 @@ export class Partition {
    * leads everything; in a cluster the SC decides (LeaderAndIsr) and the other replicas follow.
    */
   leading = true;
+  /**
+   * The replicas and ISR the SC pushed, and (when leading) the followers' progress. A standalone
+   * partition has no other replica: its replica set is empty and never holds the high watermark back.
+   */
+  readonly replicaSet: ReplicaSet;
   readonly #listeners = new Set<() => void>();
 
-  constructor(topic: string, index: number, log: PartitionLog, leaderEpoch: number) {
+  constructor(topic: string, index: number, log: PartitionLog, leaderEpoch: number, selfId = -1) {
     this.topic = topic;
     this.index = index;
     this.log = log;
     this.leaderEpoch = leaderEpoch;
+    this.replicaSet = new ReplicaSet(selfId);
   }
 
   /**
-   * Appends producer batches as leader. The batches become visible to consumers (high watermark)
-   * at once: a standalone partition has no other replica to wait for.
+   * Appends producer batches as leader. Without other replicas the batches become visible to
+   * consumers (high watermark) at once; with them, once every ISR member has fetched them.
    */
   async appendAsLeader(batches: readonly Buffer[]): Promise<AppendResult> {
     const result = await this.log.append(batches, { leaderEpoch: this.leaderEpoch });
-    this.log.setHighWatermark(result.logEndOffset);
+    if (this.replicaSet.replicated) this.advanceHighWatermark();
+    else this.log.setHighWatermark(result.logEndOffset);
     this.notifyData();
     return result;
+  }
+
+  /**
+   * As leader, moves the high watermark up to the smallest log end over the ISR (never down), and
+   * wakes parked fetches and acks=all produces when it moved.
+   */
+  advanceHighWatermark(): void {
+    if (!this.leading) return;
+    const log = this.log;
+    const candidate = this.replicaSet.highWatermarkCandidate(log.logEndOffset);
+    if (candidate <= log.highWatermark || candidate > log.logEndOffset) return;
+    log.setHighWatermark(candidate);
+    this.notifyData();
+  }
+
+  /** Takes the replicas and ISR of a LeaderAndIsr push; `nowMs` starts the followers' lag clocks. */
+  assignReplicas(assignment: ReplicaAssignment, newLeadership: boolean, nowMs: number): void {
+    this.replicaSet.assign(assignment, newLeadership, nowMs);
+    if (!this.replicaSet.replicated) this.log.setHighWatermark(this.log.logEndOffset);
+    this.advanceHighWatermark();
   }
 
   /**
@@ -124,15 +152,16 @@ export class PartitionManager {
   async open(
     topic: string,
     partition: number,
-    options: { configs: Readonly<Record<string, string>>; leaderEpoch: number },
+    options: { configs: Readonly<Record<string, string>>; leaderEpoch: number; selfId?: number },
   ): Promise<Partition> {
     const existing = this.get(topic, partition);
     if (existing !== undefined) return existing;
     const log = await this.logs.openLog(topic, partition, { config: logConfigFromTopic(options.configs) });
     // The checkpointed high watermark may lag the log after a crash (it is written only now and then).
     // As in appendAsLeader, a standalone partition is its only replica, so all it holds is committed.
-    log.setHighWatermark(log.logEndOffset);
-    const opened = new Partition(topic, partition, log, options.leaderEpoch);
+    // In a cluster that holds only without other replicas, which assignReplicas learns.
+    if (options.selfId === undefined) log.setHighWatermark(log.logEndOffset);
+    const opened = new Partition(topic, partition, log, options.leaderEpoch, options.selfId);
     this.#partitions.set(key(topic, partition), opened);
     return opened;
   }

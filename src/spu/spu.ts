@@ -18,6 +18,9 @@ import { controlHandlers } from './handlers/control.ts';
 import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { spuHandlers } from './handlers/index.ts';
 import { PartitionManager } from './partitions.ts';
+import { alterPartitionSender } from './replication/alter-partition.ts';
+import { FollowerFetchers } from './replication/follower-fetcher.ts';
+import { IsrMaintainer } from './replication/isr-maintainer.ts';
 import { createRequestRouter } from './request-router.ts';
 import { StandaloneCluster } from './standalone.ts';
 import { TopicStore } from './topic-store.ts';
@@ -43,6 +46,8 @@ export class Spu {
   #listener: Listener | undefined;
   #internalListener: Listener | undefined;
   #link: ControllerLink | undefined;
+  #fetchers: FollowerFetchers | undefined;
+  #isr: IsrMaintainer | undefined;
   #http: Server | undefined;
   #partitions: PartitionManager | undefined;
   #stopping = false;
@@ -189,18 +194,35 @@ export class Spu {
       logger: this.logger.child({ component: 'controller-link' }),
     });
     this.#link = link;
+    const fetchers = new FollowerFetchers({
+      selfId: this.config.id,
+      partitions: base.partitions,
+      brokers: () => state.brokers(),
+      logger: this.logger.child({ component: 'replica-fetcher' }),
+    });
+    this.#fetchers = fetchers;
+    this.#isr = new IsrMaintainer({
+      partitions: base.partitions,
+      send: alterPartitionSender(link, this.config.id),
+      nowMs: () => this.clock.monotonicMs(),
+      replicaLagTimeMsMax: this.config.replicaLagTimeMsMax,
+      logger: this.logger.child({ component: 'isr' }),
+    });
     const member = new ClusterMember({
       selfId: this.config.id,
       state,
       partitions: base.partitions,
       brokerEpoch: () => link.brokerEpoch,
       logger: this.logger.child({ component: 'cluster' }),
+      nowMs: () => this.clock.monotonicMs(),
+      onRolesChanged: () => fetchers.update(),
     });
     const admin = new ClusterAdmin({ link, state, logger: this.logger.child({ component: 'admin' }) });
     const services: SpuServices = { ...base, cluster: state, admin };
     routeKafka(createRequestRouter(services, spuHandlers(forwardedAdminHandlers(link))));
     internal.route(createRequestRouter(services, controlHandlers(member)));
     link.start();
+    this.#isr.start();
     return internal.port;
   }
 
@@ -225,6 +247,8 @@ export class Spu {
     if (this.#stopping) return;
     this.#stopping = true;
     this.logger.info('spu stopping');
+    this.#isr?.stop();
+    await this.#fetchers?.stop();
     await this.#link?.stop();
     await this.#internalListener?.close();
     await this.#listener?.close();

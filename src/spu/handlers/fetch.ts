@@ -31,8 +31,8 @@ import { leaderPartition } from './leadership.ts';
  *
  * Visibility: consumers (replicaId < 0) read below the high watermark whatever their isolation level:
  * without transactions the last stable offset is the high watermark. Followers (replicaId ≥ 0) read up
- * to the log end, as replication needs; recording their fetch offsets to move the high watermark is
- * the replication layer's job, not done here.
+ * to the log end, as replication needs. A follower's fetch offset is its log end offset: the leader
+ * records it (for the ISR) and moves the high watermark to the smallest log end over the ISR.
  *
  * Fetch sessions (v7+): Tide answers every fetch in full and never creates a session (sessionId 0),
  * which every client accepts by sending full requests again. A request naming a session (non-zero id,
@@ -60,6 +60,7 @@ interface FetchPlan {
   readonly maxWaitMs: number;
   /** Followers read to the log end; consumers to the high watermark. */
   readonly follower: boolean;
+  readonly replicaId: number;
 }
 
 interface FetchRound {
@@ -81,6 +82,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = async (
     minBytes: request.minBytes,
     maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, limits.fetchWaitMsMax)),
     follower: request.replicaId >= 0,
+    replicaId: request.replicaId,
   };
   const deadlineMs = spu.clock.monotonicMs() + plan.maxWaitMs;
   const partitions = requestedPartitions(request, spu);
@@ -161,6 +163,7 @@ async function readPartition(
   const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
   if (epochProblem !== undefined) return failedPartition(index, epochProblem);
   const log = partition.log;
+  if (plan.follower) recordFollower(partition, plan.replicaId, wanted.fetchOffset, spu);
   const maxBytes = Math.min(wanted.partitionMaxBytes, budget.bytes);
   try {
     if (maxBytes <= 0 && !budget.minOneBatch) {
@@ -178,6 +181,20 @@ async function readPartition(
     const failure = partitionFailure(error, spu.logger, { topic, partition: index, api: 'fetch' });
     return failedPartition(index, failure.errorCode);
   }
+}
+
+/** A follower's fetch tells its log end: it may move the high watermark. */
+function recordFollower(
+  partition: Partition,
+  replicaId: number,
+  fetchOffset: bigint,
+  spu: SpuServices,
+): void {
+  const log = partition.log;
+  if (fetchOffset > log.logEndOffset) return;
+  const nowMs = spu.clock.monotonicMs();
+  if (partition.replicaSet.recordFetch(replicaId, fetchOffset, log.logEndOffset, nowMs))
+    partition.advanceHighWatermark();
 }
 
 function answered(

@@ -13,6 +13,7 @@ import {
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
+import { effectiveTopicConfig } from '../../protocol/topic-config.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
 import { needsRecompression, recompressBatch, topicCodec } from '../recompress.ts';
@@ -26,8 +27,11 @@ import { leaderPartition } from './leadership.ts';
  * only to recompress. Partitions of one request are appended concurrently; a partition either gets
  * all of its batches or none of them.
  *
- * acks=0 appends and sends no response; acks=1 and acks=-1 answer after the local append (with one
- * replica per partition, the local append is also the in-sync set's).
+ * acks=0 appends and sends no response; acks=1 answers after the local append. acks=-1 (all) first
+ * checks that the ISR has at least the topic's min.insync.replicas members (NOT_ENOUGH_REPLICAS,
+ * nothing appended, otherwise), appends, then waits until the high watermark passes the batches:
+ * every ISR member has them. Without that within the request's timeout (capped by
+ * limits.produceTimeoutMsMax) the answer is REQUEST_TIMED_OUT, though the batches stay appended.
  */
 
 /** Produce v0-2 carry message sets of magic 0/1, which Tide never stores. */
@@ -60,6 +64,8 @@ function produceMetrics(spu: SpuServices): ProduceMetrics {
 /** What one partition's append needs besides its data. */
 interface PartitionJob {
   readonly topic: string;
+  readonly acks: number;
+  readonly timeoutMs: number;
   readonly codec: Codec | undefined;
   readonly version: number;
   readonly spu: SpuServices;
@@ -82,7 +88,15 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = async
   const responses = await Promise.all(
     request.topicData.map(async (topic) => {
       const codec = topicCodec(spu.cluster.topic(topic.name)?.configs['compression.type']);
-      const job: PartitionJob = { topic: topic.name, codec, version: context.apiVersion, spu, logger };
+      const job: PartitionJob = {
+        topic: topic.name,
+        acks: request.acks,
+        timeoutMs: Math.max(0, Math.min(request.timeoutMs, spu.config.limits.produceTimeoutMsMax)),
+        codec,
+        version: context.apiVersion,
+        spu,
+        logger,
+      };
       const partitionResponses = await Promise.all(
         topic.partitionData.map((data) =>
           refusal === undefined
@@ -132,11 +146,17 @@ async function producePartition(
     );
   const prepared = prepareBatches(data, partition, job);
   if ('errorCode' in prepared) return prepared;
+  const shortIsr = job.acks === -1 ? isrShortfall(partition, job) : undefined;
+  if (shortIsr !== undefined) return refused(data.index, errorCodes.NOT_ENOUGH_REPLICAS, shortIsr);
   try {
     const result = await partition.appendAsLeader(prepared.batches);
     const metrics = produceMetrics(job.spu);
     metrics.bytes.add(prepared.bytes);
     metrics.batches.add(prepared.batches.length);
+    if (job.acks === -1) {
+      const problem = await awaitReplication(partition, result.lastOffset + 1n, job);
+      if (problem !== undefined) return refused(data.index, problem.errorCode, problem.errorMessage);
+    }
     return createProduceResponsePartitionProduceResponse({
       index: data.index,
       baseOffset: result.baseOffset,
@@ -146,6 +166,51 @@ async function producePartition(
   } catch (error) {
     const failure = partitionFailure(error, job.logger, { topic: job.topic, partition: data.index });
     return refused(data.index, failure.errorCode, failure.errorMessage);
+  }
+}
+
+/** Why an acks=all produce must be refused before appending (ISR below min.insync.replicas). */
+function isrShortfall(partition: Partition, job: PartitionJob): string | undefined {
+  const configs = effectiveTopicConfig(job.spu.cluster.topic(job.topic)?.configs ?? {});
+  const minInSync = Number(configs['min.insync.replicas']);
+  const isrSize = partition.replicaSet.replicated ? partition.replicaSet.isr.length : 1;
+  if (!(isrSize < minInSync)) return undefined;
+  return `the ISR of partition ${partition.index} of ${job.topic} has ${isrSize} replicas, min.insync.replicas is ${minInSync}`;
+}
+
+/**
+ * Waits until the high watermark reaches `endOffset` (every ISR member holds the batches), the
+ * partition stops being led here, or the timeout; answers the problem, or undefined when replicated.
+ */
+async function awaitReplication(
+  partition: Partition,
+  endOffset: bigint,
+  job: PartitionJob,
+): Promise<{ errorCode: number; errorMessage: string } | undefined> {
+  const deadlineMs = job.spu.clock.monotonicMs() + job.timeoutMs;
+  for (;;) {
+    if (partition.log.highWatermark >= endOffset) return undefined;
+    if (!partition.leading || job.spu.partitions.get(job.topic, partition.index) !== partition)
+      return {
+        errorCode: errorCodes.NOT_LEADER_OR_FOLLOWER,
+        errorMessage: `leadership of partition ${partition.index} of ${job.topic} moved before replication`,
+      };
+    const remainingMs = deadlineMs - job.spu.clock.monotonicMs();
+    if (remainingMs <= 0)
+      return {
+        errorCode: errorCodes.REQUEST_TIMED_OUT,
+        errorMessage: `the ISR did not replicate offset ${endOffset - 1n} within ${job.timeoutMs} ms`,
+      };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        cancel();
+        resolve();
+      }, remainingMs);
+      const cancel = partition.onData(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
 
