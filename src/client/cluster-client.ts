@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import {
@@ -89,11 +90,6 @@ export interface TopicMetadata {
   readonly partitions: PartitionMetadata[];
 }
 
-interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
 interface ConnectionEntry {
   readonly pending: Promise<KafkaConnection>;
   connection: KafkaConnection | undefined;
@@ -102,16 +98,15 @@ interface ConnectionEntry {
 type Settings = Required<Omit<ClusterClientOptions, 'signal' | 'bootstrap'>>;
 
 /** Parses `host:port` or `[ipv6]:port`; throws INVALID_ARGUMENT for anything else. */
-export function parseAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(address.trim());
-  const port = Number(match?.[3]);
-  if (match === null || port < 1 || port > 65_535) {
+export function parseAddress(address: string): HostPort {
+  const parsed = parseHostPort(address);
+  if (parsed === undefined) {
     throw new TideError(
       clientErrorCodes.invalidArgument,
       `"${address}" is not an address (expected host:port, e.g. 127.0.0.1:9092)`,
     );
   }
-  return { host: match[1] ?? match[2]!, port };
+  return parsed;
 }
 
 export class ClusterClient {

@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type LogLevel, logLevels } from '../base/logger.ts';
+import { runUntilSignalled } from '../base/service-process.ts';
 import { type ScConfig, scDefaults } from './config.ts';
 import { Sc } from './sc.ts';
 
@@ -16,12 +18,10 @@ export interface ScCommandOptions {
   readonly autoLeaderRebalance?: boolean | string;
 }
 
-function parseAddress(text: string, what: string): { host: string; port: number } {
-  const match = /^(.*):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || match[1] === '' || port > 65535)
-    throw new Error(`${what} must be HOST:PORT, got "${text}"`);
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+function parseAddress(text: string, what: string): HostPort {
+  const address = parseHostPort(text, { allowPortZero: true });
+  if (address === undefined) throw new Error(`${what} must be HOST:PORT, got "${text}"`);
+  return address;
 }
 
 /** Builds the SC's settings from the command's options. */
@@ -65,27 +65,5 @@ export function scConfigFromOptions(
 /** Runs an SC in this process until SIGINT/SIGTERM. */
 export async function runSc(options: ScCommandOptions): Promise<void> {
   const sc = new Sc(scConfigFromOptions(options));
-  process.on('uncaughtException', (error) => {
-    sc.logger.error('uncaught exception', { error, stack: error.stack });
-    process.exit(70);
-  });
-  const shutdown = (signal: string): void => {
-    sc.logger.info('signal received', { signal });
-    sc.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        sc.logger.error('unclean shutdown', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  try {
-    await sc.start();
-  } catch (error) {
-    sc.logger.error('sc failed to start', { error });
-    await sc.stop().catch(() => undefined);
-    throw error;
-  }
+  await runUntilSignalled(sc, 'sc');
 }

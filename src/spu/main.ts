@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type LogLevel, logLevels } from '../base/logger.ts';
+import { runUntilSignalled } from '../base/service-process.ts';
 import { type SpuConfig, spuDefaults } from './config.ts';
 import { Spu } from './spu.ts';
 
@@ -34,12 +36,10 @@ function parseCount(text: string | undefined, fallback: number, what: string): n
   return value;
 }
 
-function parseAddress(text: string, what: string): { host: string; port: number } {
-  const match = /^(.*):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || match[1] === '' || port > 65535)
-    throw new Error(`${what} must be HOST:PORT, got "${text}"`);
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+function parseAddress(text: string, what: string): HostPort {
+  const address = parseHostPort(text, { allowPortZero: true });
+  if (address === undefined) throw new Error(`${what} must be HOST:PORT, got "${text}"`);
+  return address;
 }
 
 /** Builds an SPU's settings from the command's options, with per-id default ports and data dir. */
@@ -117,27 +117,5 @@ export function spuConfigFromOptions(
  */
 export async function runSpu(options: SpuCommandOptions): Promise<void> {
   const spu = new Spu(spuConfigFromOptions(options));
-  process.on('uncaughtException', (error) => {
-    spu.logger.error('uncaught exception', { error, stack: error.stack });
-    process.exit(70);
-  });
-  const shutdown = (signal: string): void => {
-    spu.logger.info('signal received', { signal });
-    spu.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        spu.logger.error('unclean shutdown', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  try {
-    await spu.start();
-  } catch (error) {
-    spu.logger.error('spu failed to start', { error });
-    await spu.stop().catch(() => undefined);
-    throw error;
-  }
+  await runUntilSignalled(spu, 'spu');
 }
