@@ -215,16 +215,20 @@ export class ClusterClient {
   /**
    * The connection to SPU `brokerId`, opened (and version-negotiated) if needed. A closed one is
    * reopened, retrying with backoff for up to `reconnectTimeoutMs`. Concurrent callers share one
-   * connection.
+   * connection. With `once`, a single attempt is made: callers that re-route on failure (the producer
+   * and consumer after a leader change) must learn at once that an SPU is gone, not after the backoff.
    */
-  connectionTo(brokerId: number): Promise<KafkaConnection> {
+  connectionTo(brokerId: number, options: { once?: boolean } = {}): Promise<KafkaConnection> {
     if (this.#closed) return Promise.reject(closedError());
     const entry = this.#connections.get(brokerId);
-    if (entry !== undefined && !(entry.connection?.isClosed ?? false)) return entry.pending;
-    return this.#track(
-      brokerId,
-      this.#withBackoff(`SPU ${brokerId}`, () => this.#openBroker(brokerId)),
-    );
+    if (entry !== undefined && !(entry.connection?.isClosed ?? false) && options.once !== true)
+      return entry.pending;
+    if (entry?.connection !== undefined && !entry.connection.isClosed) return entry.pending;
+    const opening =
+      options.once === true
+        ? this.#openBroker(brokerId)
+        : this.#withBackoff(`SPU ${brokerId}`, () => this.#openBroker(brokerId));
+    return this.#track(brokerId, opening);
   }
 
   /** The connection to the leader of `topic`/`partition` and the leader epoch the client knows. */

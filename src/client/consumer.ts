@@ -271,7 +271,7 @@ class FetchRun {
   async #fetch(leaderId: number, states: readonly PartitionState[]): Promise<FetchOutcome> {
     const asked = states.map((state) => ({ partition: state.partition, position: state.position }));
     try {
-      const connection = await this.#cluster.connectionTo(leaderId);
+      const connection = await this.#cluster.connectionTo(leaderId, { once: true });
       const response = await connection.call(apiKeys.Fetch, this.#fetchRequest(asked));
       return { leaderId, asked, response };
     } catch (error) {

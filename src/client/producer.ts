@@ -449,7 +449,7 @@ export class Producer {
     this.#connections.delete(brokerId);
     if (!this.#connecting.has(brokerId)) {
       this.#connecting.add(brokerId);
-      this.#cluster.connectionTo(brokerId).then(
+      this.#cluster.connectionTo(brokerId, { once: true }).then(
         (opened) => {
           this.#connecting.delete(brokerId);
           this.#connections.set(brokerId, opened);
