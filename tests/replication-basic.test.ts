@@ -155,6 +155,10 @@ describe('replication across three SPUs', () => {
       assert.equal(refused?.responses[0]?.partitionResponses[0]?.errorCode, errorCodes.NOT_ENOUGH_REPLICAS);
       const single = await client.produce('guarded', 0, batch('leader only'), { acks: 1 });
       assert.equal(single.responses[0]!.partitionResponses[0]!.errorCode, errorCodes.NONE);
+      assert.ok(
+        (await underReplicated(leader.httpPort)) >= 1,
+        'the leader reports an under-replicated partition',
+      );
     } finally {
       await client.close();
     }
@@ -166,6 +170,12 @@ describe('replication across three SPUs', () => {
       15_000,
     );
     assert.deepEqual([...(healed?.topics[0]?.partitions[0]?.isrNodes ?? [])].sort(), [1, 2, 3]);
+    const reported = await until(
+      () => underReplicated(leader.httpPort),
+      (count) => count === 0,
+      15_000,
+    );
+    assert.equal(reported, 0, 'no under-replicated partition once every follower is back');
     const again = await wireClient(leader.bootstrap);
     try {
       const response = await again.produce('guarded', 0, batch('all three again'), { acks: -1 });
@@ -181,3 +191,11 @@ describe('replication across three SPUs', () => {
       assert.ok(bytes.equals(copies![0]!), `SPU ${at + 1}'s copy of guarded-0 differs`);
   });
 });
+
+/** The `tide_under_replicated_partitions` gauge of an SPU's /metrics. */
+async function underReplicated(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const match = /^tide_under_replicated_partitions (\d+)$/m.exec(text);
+  assert.ok(match !== null, 'the gauge is exported');
+  return Number(match[1]);
+}

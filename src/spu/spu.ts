@@ -17,7 +17,7 @@ import type { SpuServices } from './handler.ts';
 import { controlHandlers } from './handlers/control.ts';
 import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { spuHandlers } from './handlers/index.ts';
-import { PartitionManager } from './partitions.ts';
+import { type Partition, PartitionManager } from './partitions.ts';
 import { alterPartitionSender } from './replication/alter-partition.ts';
 import { FollowerFetchers } from './replication/follower-fetcher.ts';
 import { IsrMaintainer } from './replication/isr-maintainer.ts';
@@ -99,6 +99,18 @@ export class Spu {
       () => kafka.listener.connectionCount,
     );
     this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
+    this.metrics.gauge(
+      'tide_under_replicated_partitions',
+      'partitions this SPU leads whose ISR is smaller than their replica set',
+      {},
+      () => partitions.list().filter(isUnderReplicated).length,
+    );
+    this.metrics.gauge(
+      'tide_offline_partitions',
+      'partitions this SPU holds that have no leader',
+      {},
+      () => partitions.list().filter((partition) => partition.replicaSet.leaderId < 0).length,
+    );
     const httpPort = await this.#startHttp(partitions);
     this.logger.info('spu ready', {
       host: this.config.listenHost,
@@ -256,4 +268,9 @@ export class Spu {
     await this.#partitions?.close();
     this.logger.info('spu stopped');
   }
+}
+
+function isUnderReplicated(partition: Partition): boolean {
+  const { isr, replicas } = partition.replicaSet;
+  return partition.leading && isr.length < replicas.length;
 }
