@@ -106,10 +106,10 @@ export function computeBatchCrc(batch: Buffer): number {
 }
 
 /**
- * Validates the framing of one whole batch: length field agrees with the buffer, magic is 2, the
- * header is complete, counts are sane and the CRC matches. Throws ProtocolError otherwise.
+ * Validates the framing of one whole batch without its CRC: length field agrees with the buffer,
+ * magic is 2, the header is complete and the counts are sane. Throws ProtocolError otherwise.
  */
-export function checkBatch(batch: Buffer): void {
+export function checkBatchFraming(batch: Buffer): void {
   if (batch.length < batchHeader.bytes)
     throw new ProtocolError(`batch of ${batch.length} bytes is shorter than its header`);
   const total = batchTotalBytes(batch);
@@ -117,10 +117,13 @@ export function checkBatch(batch: Buffer): void {
     throw new ProtocolError(`batch length field says ${total} bytes, buffer has ${batch.length}`);
   const magic = batch.readInt8(batchHeader.magic);
   if (magic !== currentMagic) throw new ProtocolError(`unsupported record batch magic ${magic}`);
-  const lastOffsetDelta = batch.readInt32BE(batchHeader.lastOffsetDelta);
-  const recordCount = batch.readInt32BE(batchHeader.recordCount);
-  if (lastOffsetDelta < 0 || recordCount < 0)
+  if (batch.readInt32BE(batchHeader.lastOffsetDelta) < 0 || batch.readInt32BE(batchHeader.recordCount) < 0)
     throw new ProtocolError('negative record count or offset delta');
+}
+
+/** `checkBatchFraming` and a matching CRC. Throws ProtocolError otherwise. */
+export function checkBatch(batch: Buffer): void {
+  checkBatchFraming(batch);
   const expected = batch.readUInt32BE(batchHeader.crc);
   const actual = computeBatchCrc(batch);
   if (expected !== actual)

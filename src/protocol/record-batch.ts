@@ -3,8 +3,8 @@ import {
   type BatchHeader,
   batchAttributes,
   batchHeader,
-  batchTotalBytes,
   checkBatch,
+  checkBatchFraming,
   computeBatchCrc,
   currentMagic,
   readBatchHeader,
@@ -289,7 +289,7 @@ export function varlongBytes(value: bigint): number {
 /** Decodes a whole batch, records included. Every malformed input raises ProtocolError. */
 export function decodeRecordBatch(batch: Buffer, options: DecodeRecordBatchOptions = {}): RecordBatch {
   if (options.verifyCrc ?? true) checkBatch(batch);
-  else checkFraming(batch);
+  else checkBatchFraming(batch);
   const header = readBatchHeader(batch);
   const codec = codecFromAttributes(header.attributes);
   const recordsMax = options.recordsMax ?? recordBatchDefaults.recordsMax;
@@ -311,19 +311,6 @@ export function decodeRecordBatch(batch: Buffer, options: DecodeRecordBatchOptio
     isControl: (header.attributes & batchAttributes.control) !== 0,
     records: decodeRecords(section, header, logAppendTime),
   };
-}
-
-/** The checks of `checkBatch` except the CRC, for callers that verified it already. */
-function checkFraming(batch: Buffer): void {
-  if (batch.length < batchHeader.bytes)
-    throw new ProtocolError(`batch of ${batch.length} bytes is shorter than its header`);
-  const total = batchTotalBytes(batch);
-  if (total !== batch.length)
-    throw new ProtocolError(`batch length field says ${total} bytes, buffer has ${batch.length}`);
-  const magic = batch.readInt8(batchHeader.magic);
-  if (magic !== currentMagic) throw new ProtocolError(`unsupported record batch magic ${magic}`);
-  if (batch.readInt32BE(batchHeader.lastOffsetDelta) < 0 || batch.readInt32BE(batchHeader.recordCount) < 0)
-    throw new ProtocolError('negative record count or offset delta');
 }
 
 /** Decodes exactly `header.recordCount` records that must fill `section` exactly. */
