@@ -167,4 +167,50 @@ describe('tide consume', () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     }
   });
+
+  test('a reader that stops early (| head) ends it quietly with exit code 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/tide.js',
+        'consume',
+        'events',
+        '--bootstrap',
+        spu.bootstrap,
+        '-B',
+        '-p',
+        '0',
+        '--max-wait',
+        '100',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Read the first line, then close the pipe as `head -1` does; the consumer keeps writing.
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    assert.equal((await lines.next()).value, 'a0');
+    child.stdout!.destroy();
+    const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap] });
+    const producer = new Producer(cluster, 'events', { lingerMs: 0 });
+    try {
+      let code: number | null | undefined;
+      for (let sent = 0; code === undefined && sent < 200; sent++) {
+        await producer.send({ partition: 0, value: `after-close-${sent}` });
+        code = await Promise.race([
+          exited,
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+        ]);
+      }
+      assert.equal(code, 0, stderr);
+      assert.doesNotMatch(stderr, /EPIPE/);
+    } finally {
+      child.kill('SIGKILL');
+      await producer.close();
+      await cluster.close();
+    }
+  });
 });

@@ -20,6 +20,13 @@ import { spuListCommand } from './spu-list.ts';
 import { topicCommand } from './topic.ts';
 import { versionCommand } from './version.ts';
 
+// A reader that stops early (`tide consume … | head`) closes our stdout: that is the end of the job,
+// not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const context: CliContext = {
   profilesPath: process.env.TIDE_CONFIG || defaultProfilesPath(homedir()),
   stdout: process.stdout,
