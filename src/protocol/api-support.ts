@@ -70,6 +70,9 @@ export const apiSupport = {
   37: { name: 'CreatePartitions', minVersion: 0, maxVersion: 3 },
   42: { name: 'DeleteGroups', minVersion: 0, maxVersion: 2 },
   44: { name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1 },
+  // Forwarded to the SC, which moves replicas (see src/sc/reassignment.ts).
+  45: { name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0 },
+  46: { name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0 },
   47: { name: 'OffsetDelete', minVersion: 0, maxVersion: 0 },
   // Control plane (SPU leader → SC); v2+ name topics by id, so the SC picks its version.
   56: { name: 'AlterPartition', minVersion: 0, maxVersion: 3 },
@@ -78,6 +81,8 @@ export const apiSupport = {
   62: { name: 'BrokerRegistration', minVersion: 0, maxVersion: 4 },
   // Control plane (SPU → SC).
   63: { name: 'BrokerHeartbeat', minVersion: 0, maxVersion: 1 },
+  // Control plane (SPU → SC): a block of producer ids for InitProducerId.
+  67: { name: 'AllocateProducerIds', minVersion: 0, maxVersion: 0 },
 
   // Tide extensions (keys 1000+, schemas in tools/tide-protocol/messages, flexible from v0). Plain
   // Kafka clients never ask for them; see docs/CONTROL-PLANE.md.

@@ -5,6 +5,14 @@
 import type { Reader } from '../reader.ts';
 import type { Writer } from '../writer.ts';
 import {
+  type AllocateProducerIdsRequest,
+  type AllocateProducerIdsResponse,
+  decodeAllocateProducerIdsRequest,
+  decodeAllocateProducerIdsResponse,
+  encodeAllocateProducerIdsRequest,
+  encodeAllocateProducerIdsResponse,
+} from './allocate-producer-ids.ts';
+import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,
   decodeAlterConfigsRequest,
@@ -20,6 +28,14 @@ import {
   encodeAlterPartitionRequest,
   encodeAlterPartitionResponse,
 } from './alter-partition.ts';
+import {
+  type AlterPartitionReassignmentsRequest,
+  type AlterPartitionReassignmentsResponse,
+  decodeAlterPartitionReassignmentsRequest,
+  decodeAlterPartitionReassignmentsResponse,
+  encodeAlterPartitionReassignmentsRequest,
+  encodeAlterPartitionReassignmentsResponse,
+} from './alter-partition-reassignments.ts';
 import {
   type ApiVersionsRequest,
   type ApiVersionsResponse,
@@ -204,6 +220,14 @@ import {
   type ListOffsetsRequest,
   type ListOffsetsResponse,
 } from './list-offsets.ts';
+import {
+  decodeListPartitionReassignmentsRequest,
+  decodeListPartitionReassignmentsResponse,
+  encodeListPartitionReassignmentsRequest,
+  encodeListPartitionReassignmentsResponse,
+  type ListPartitionReassignmentsRequest,
+  type ListPartitionReassignmentsResponse,
+} from './list-partition-reassignments.ts';
 import {
   decodeMetadataRequest,
   decodeMetadataResponse,
@@ -603,6 +627,26 @@ export const apiCodecs = {
     encodeResponse: encodeIncrementalAlterConfigsResponse,
     decodeResponse: decodeIncrementalAlterConfigsResponse,
   } satisfies ApiCodec<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>,
+  45: {
+    apiKey: 45,
+    name: 'AlterPartitionReassignments',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeAlterPartitionReassignmentsRequest,
+    decodeRequest: decodeAlterPartitionReassignmentsRequest,
+    encodeResponse: encodeAlterPartitionReassignmentsResponse,
+    decodeResponse: decodeAlterPartitionReassignmentsResponse,
+  } satisfies ApiCodec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>,
+  46: {
+    apiKey: 46,
+    name: 'ListPartitionReassignments',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeListPartitionReassignmentsRequest,
+    decodeRequest: decodeListPartitionReassignmentsRequest,
+    encodeResponse: encodeListPartitionReassignmentsResponse,
+    decodeResponse: decodeListPartitionReassignmentsResponse,
+  } satisfies ApiCodec<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>,
   47: {
     apiKey: 47,
     name: 'OffsetDelete',
@@ -653,6 +697,16 @@ export const apiCodecs = {
     encodeResponse: encodeBrokerHeartbeatResponse,
     decodeResponse: decodeBrokerHeartbeatResponse,
   } satisfies ApiCodec<BrokerHeartbeatRequest, BrokerHeartbeatResponse>,
+  67: {
+    apiKey: 67,
+    name: 'AllocateProducerIds',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeAllocateProducerIdsRequest,
+    decodeRequest: decodeAllocateProducerIdsRequest,
+    encodeResponse: encodeAllocateProducerIdsResponse,
+    decodeResponse: decodeAllocateProducerIdsResponse,
+  } satisfies ApiCodec<AllocateProducerIdsRequest, AllocateProducerIdsResponse>,
   1000: {
     apiKey: 1000,
     name: 'SpuStatus',

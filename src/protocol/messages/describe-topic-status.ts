@@ -2,8 +2,8 @@
 
 /** DescribeTopicStatus: DescribeTopicStatusRequest and DescribeTopicStatusResponse types and codecs. */
 import { ProtocolError } from '../protocol-error.ts';
-import type { Reader } from '../reader.ts';
-import type { Writer } from '../writer.ts';
+import { Reader } from '../reader.ts';
+import { Writer } from '../writer.ts';
 import { zeroUuid } from './helpers.ts';
 
 /** DescribeTopicStatusRequest, versions 0-0. */
@@ -114,6 +114,20 @@ export interface DescribeTopicStatusResponsePartition {
   sizeBytes: bigint;
   /** string, v0+. */
   status: string;
+  /** []DescribeTopicStatusReplicaOffset, v0+; tag 0. */
+  replicaLogEndOffsets: DescribeTopicStatusResponseReplicaOffset[];
+  /** []int32, v0+; tag 1. */
+  addingReplicas: number[];
+  /** []int32, v0+; tag 2. */
+  removingReplicas: number[];
+}
+
+/** DescribeTopicStatusReplicaOffset in DescribeTopicStatusResponse. */
+export interface DescribeTopicStatusResponseReplicaOffset {
+  /** int32, v0+. */
+  replicaId: number;
+  /** int64, v0+. */
+  logEndOffset: bigint;
 }
 
 /** A DescribeTopicStatusResponse with every field at its schema default, then `fields` applied. */
@@ -171,6 +185,20 @@ export function createDescribeTopicStatusResponsePartition(
     highWatermark: -1n,
     sizeBytes: -1n,
     status: '',
+    replicaLogEndOffsets: [],
+    addingReplicas: [],
+    removingReplicas: [],
+    ...fields,
+  };
+}
+
+/** A DescribeTopicStatusResponseReplicaOffset with every field at its schema default, then `fields` applied. */
+export function createDescribeTopicStatusResponseReplicaOffset(
+  fields: Partial<DescribeTopicStatusResponseReplicaOffset> = {},
+): DescribeTopicStatusResponseReplicaOffset {
+  return {
+    replicaId: 0,
+    logEndOffset: -1n,
     ...fields,
   };
 }
@@ -270,7 +298,7 @@ function decodeDescribeTopicStatusResponseConfig(
 function encodeDescribeTopicStatusResponsePartition(
   w: Writer,
   value: DescribeTopicStatusResponsePartition,
-  _version: number,
+  version: number,
 ): void {
   w.int32(value.partition);
   w.int32(value.leader);
@@ -284,12 +312,44 @@ function encodeDescribeTopicStatusResponsePartition(
   w.int64(value.highWatermark);
   w.int64(value.sizeBytes);
   w.compactString(value.status);
-  w.uvarint(0);
+  const writeReplicaLogEndOffsets = value.replicaLogEndOffsets.length !== 0;
+  const writeAddingReplicas = value.addingReplicas.length !== 0;
+  const writeRemovingReplicas = value.removingReplicas.length !== 0;
+  let tagCount = 0;
+  if (writeReplicaLogEndOffsets) tagCount++;
+  if (writeAddingReplicas) tagCount++;
+  if (writeRemovingReplicas) tagCount++;
+  w.uvarint(tagCount);
+  if (writeReplicaLogEndOffsets) {
+    w.uvarint(0);
+    const tagWriter = new Writer(64);
+    tagWriter.compactArrayLength(value.replicaLogEndOffsets.length);
+    for (const item of value.replicaLogEndOffsets)
+      encodeDescribeTopicStatusResponseReplicaOffset(tagWriter, item, version);
+    w.uvarint(tagWriter.length);
+    w.append(tagWriter);
+  }
+  if (writeAddingReplicas) {
+    w.uvarint(1);
+    const tagWriter = new Writer(64);
+    tagWriter.compactArrayLength(value.addingReplicas.length);
+    for (const item of value.addingReplicas) tagWriter.int32(item);
+    w.uvarint(tagWriter.length);
+    w.append(tagWriter);
+  }
+  if (writeRemovingReplicas) {
+    w.uvarint(2);
+    const tagWriter = new Writer(64);
+    tagWriter.compactArrayLength(value.removingReplicas.length);
+    for (const item of value.removingReplicas) tagWriter.int32(item);
+    w.uvarint(tagWriter.length);
+    w.append(tagWriter);
+  }
 }
 
 function decodeDescribeTopicStatusResponsePartition(
   r: Reader,
-  _version: number,
+  version: number,
 ): DescribeTopicStatusResponsePartition {
   const partition = r.int32();
   const leader = r.int32();
@@ -309,7 +369,51 @@ function decodeDescribeTopicStatusResponsePartition(
   const highWatermark = r.int64();
   const sizeBytes = r.int64();
   const status = r.compactString();
-  r.taggedFields();
+  let replicaLogEndOffsets: DescribeTopicStatusResponseReplicaOffset[] = [];
+  let addingReplicas: number[] = [];
+  let removingReplicas: number[] = [];
+  const tagCount = r.uvarint();
+  let previousTag = -1;
+  for (let tagIndex = 0; tagIndex < tagCount; tagIndex++) {
+    const tag = r.uvarint();
+    if (tag <= previousTag)
+      throw new ProtocolError(`DescribeTopicStatusResponsePartition: tagged field ${tag} out of order`);
+    previousTag = tag;
+    const tagSize = r.uvarint();
+    const tagStart = r.take(tagSize);
+    if (tag === 0) {
+      const tagReader = new Reader(r.buffer, tagStart, tagStart + tagSize);
+      const count = tagReader.compactArrayLength(13);
+      if (count < 0)
+        throw new ProtocolError(
+          'DescribeTopicStatusResponsePartition.replicaLogEndOffsets is null but not nullable',
+        );
+      const items: DescribeTopicStatusResponseReplicaOffset[] = [];
+      for (let i = 0; i < count; i++)
+        items.push(decodeDescribeTopicStatusResponseReplicaOffset(tagReader, version));
+      replicaLogEndOffsets = items;
+    } else if (tag === 1) {
+      const tagReader = new Reader(r.buffer, tagStart, tagStart + tagSize);
+      const count = tagReader.compactArrayLength(4);
+      if (count < 0)
+        throw new ProtocolError(
+          'DescribeTopicStatusResponsePartition.addingReplicas is null but not nullable',
+        );
+      const items: number[] = [];
+      for (let i = 0; i < count; i++) items.push(tagReader.int32());
+      addingReplicas = items;
+    } else if (tag === 2) {
+      const tagReader = new Reader(r.buffer, tagStart, tagStart + tagSize);
+      const count = tagReader.compactArrayLength(4);
+      if (count < 0)
+        throw new ProtocolError(
+          'DescribeTopicStatusResponsePartition.removingReplicas is null but not nullable',
+        );
+      const items: number[] = [];
+      for (let i = 0; i < count; i++) items.push(tagReader.int32());
+      removingReplicas = items;
+    }
+  }
   return {
     partition,
     leader,
@@ -321,5 +425,28 @@ function decodeDescribeTopicStatusResponsePartition(
     highWatermark,
     sizeBytes,
     status,
+    replicaLogEndOffsets,
+    addingReplicas,
+    removingReplicas,
   };
+}
+
+function encodeDescribeTopicStatusResponseReplicaOffset(
+  w: Writer,
+  value: DescribeTopicStatusResponseReplicaOffset,
+  _version: number,
+): void {
+  w.int32(value.replicaId);
+  w.int64(value.logEndOffset);
+  w.uvarint(0);
+}
+
+function decodeDescribeTopicStatusResponseReplicaOffset(
+  r: Reader,
+  _version: number,
+): DescribeTopicStatusResponseReplicaOffset {
+  const replicaId = r.int32();
+  const logEndOffset = r.int64();
+  r.taggedFields();
+  return { replicaId, logEndOffset };
 }

@@ -2,8 +2,8 @@
 
 /** SpuStatus: SpuStatusRequest and SpuStatusResponse types and codecs. */
 import { ProtocolError } from '../protocol-error.ts';
-import type { Reader } from '../reader.ts';
-import type { Writer } from '../writer.ts';
+import { Reader } from '../reader.ts';
+import { Writer } from '../writer.ts';
 
 /** SpuStatusRequest, versions 0-0. */
 export interface SpuStatusRequest {
@@ -31,6 +31,16 @@ export interface SpuStatusRequestPartition {
   highWatermark: bigint;
   /** int64, v0+. */
   sizeBytes: bigint;
+  /** []SpuStatusFollower, v0+; tag 0. */
+  followers: SpuStatusRequestFollower[];
+}
+
+/** SpuStatusFollower in SpuStatusRequest. */
+export interface SpuStatusRequestFollower {
+  /** int32, v0+. */
+  replicaId: number;
+  /** int64, v0+. */
+  logEndOffset: bigint;
 }
 
 /** A SpuStatusRequest with every field at its schema default, then `fields` applied. */
@@ -55,6 +65,18 @@ export function createSpuStatusRequestPartition(
     logEndOffset: 0n,
     highWatermark: 0n,
     sizeBytes: 0n,
+    followers: [],
+    ...fields,
+  };
+}
+
+/** A SpuStatusRequestFollower with every field at its schema default, then `fields` applied. */
+export function createSpuStatusRequestFollower(
+  fields: Partial<SpuStatusRequestFollower> = {},
+): SpuStatusRequestFollower {
+  return {
+    replicaId: 0,
+    logEndOffset: -1n,
     ...fields,
   };
 }
@@ -84,11 +106,7 @@ export function decodeSpuStatusRequest(r: Reader, version: number): SpuStatusReq
   return { brokerId, brokerEpoch, partitions };
 }
 
-function encodeSpuStatusRequestPartition(
-  w: Writer,
-  value: SpuStatusRequestPartition,
-  _version: number,
-): void {
+function encodeSpuStatusRequestPartition(w: Writer, value: SpuStatusRequestPartition, version: number): void {
   w.compactString(value.topic);
   w.int32(value.partition);
   w.int32(value.leaderEpoch);
@@ -96,10 +114,21 @@ function encodeSpuStatusRequestPartition(
   w.int64(value.logEndOffset);
   w.int64(value.highWatermark);
   w.int64(value.sizeBytes);
-  w.uvarint(0);
+  const writeFollowers = value.followers.length !== 0;
+  let tagCount = 0;
+  if (writeFollowers) tagCount++;
+  w.uvarint(tagCount);
+  if (writeFollowers) {
+    w.uvarint(0);
+    const tagWriter = new Writer(64);
+    tagWriter.compactArrayLength(value.followers.length);
+    for (const item of value.followers) encodeSpuStatusRequestFollower(tagWriter, item, version);
+    w.uvarint(tagWriter.length);
+    w.append(tagWriter);
+  }
 }
 
-function decodeSpuStatusRequestPartition(r: Reader, _version: number): SpuStatusRequestPartition {
+function decodeSpuStatusRequestPartition(r: Reader, version: number): SpuStatusRequestPartition {
   const topic = r.compactString();
   const partition = r.int32();
   const leaderEpoch = r.int32();
@@ -107,8 +136,39 @@ function decodeSpuStatusRequestPartition(r: Reader, _version: number): SpuStatus
   const logEndOffset = r.int64();
   const highWatermark = r.int64();
   const sizeBytes = r.int64();
+  let followers: SpuStatusRequestFollower[] = [];
+  const tagCount = r.uvarint();
+  let previousTag = -1;
+  for (let tagIndex = 0; tagIndex < tagCount; tagIndex++) {
+    const tag = r.uvarint();
+    if (tag <= previousTag)
+      throw new ProtocolError(`SpuStatusRequestPartition: tagged field ${tag} out of order`);
+    previousTag = tag;
+    const tagSize = r.uvarint();
+    const tagStart = r.take(tagSize);
+    if (tag === 0) {
+      const tagReader = new Reader(r.buffer, tagStart, tagStart + tagSize);
+      const count = tagReader.compactArrayLength(13);
+      if (count < 0) throw new ProtocolError('SpuStatusRequestPartition.followers is null but not nullable');
+      const items: SpuStatusRequestFollower[] = [];
+      for (let i = 0; i < count; i++) items.push(decodeSpuStatusRequestFollower(tagReader, version));
+      followers = items;
+    }
+  }
+  return { topic, partition, leaderEpoch, logStartOffset, logEndOffset, highWatermark, sizeBytes, followers };
+}
+
+function encodeSpuStatusRequestFollower(w: Writer, value: SpuStatusRequestFollower, _version: number): void {
+  w.int32(value.replicaId);
+  w.int64(value.logEndOffset);
+  w.uvarint(0);
+}
+
+function decodeSpuStatusRequestFollower(r: Reader, _version: number): SpuStatusRequestFollower {
+  const replicaId = r.int32();
+  const logEndOffset = r.int64();
   r.taggedFields();
-  return { topic, partition, leaderEpoch, logStartOffset, logEndOffset, highWatermark, sizeBytes };
+  return { replicaId, logEndOffset };
 }
 
 /** SpuStatusResponse, versions 0-0. */
