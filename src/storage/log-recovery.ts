@@ -3,6 +3,7 @@ import { scanBatches } from './batch-scanner.ts';
 import { LeaderEpochCache, leaderEpochCheckpointName } from './leader-epoch-cache.ts';
 import { type LogContext, scanChunkBytes } from './log-context.ts';
 import { decodePartitionCheckpoint, partitionCheckpointName } from './partition-checkpoint.ts';
+import { parseProducerSnapshotName } from './producer-state-snapshot.ts';
 import { parseSegmentFileName, placementOf, Segment, segmentSuffixes } from './segment.ts';
 
 /**
@@ -90,7 +91,7 @@ async function findSegments(context: LogContext, names: string[]): Promise<Segme
     const parsed = parseSegmentFileName(name);
     if (parsed?.suffix === segmentSuffixes.log) logs.push(parsed.baseOffset);
     else if (name.endsWith('.tmp') || name.endsWith('.cleaned')) await fs.unlink(`${dir}/${name}`);
-    else if (parsed === undefined && !ownFiles.has(name))
+    else if (parsed === undefined && !ownFiles.has(name) && parseProducerSnapshotName(name) === undefined)
       context.report({ kind: 'unknown-file', path: `${dir}/${name}` });
   }
   logs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -27,6 +27,8 @@ import {
   smallSegmentBytes,
 } from './log-recovery.ts';
 import { writePartitionCheckpoint } from './partition-checkpoint.ts';
+import { type DuplicateAppend, type ProducerStateConfig, ProducerStateManager } from './producer-state.ts';
+import { rebuildProducerState, writeProducerSnapshot } from './producer-state-log.ts';
 import { placementOf, type Segment } from './segment.ts';
 import { ensureIndexes, findCut, IndexMismatch, readSegment, rebuildIndexes } from './segment-io.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -52,6 +54,8 @@ export interface PartitionLogOptions {
   readonly tailBudget?: TailBudget;
   /** Recovery findings and corrupt reads, for logging. */
   readonly onEvent?: (event: StorageEvent) => void;
+  /** Idempotent-producer state limits (producer-state.ts). */
+  readonly producerState?: Partial<ProducerStateConfig>;
 }
 
 export interface AppendResult {
@@ -128,13 +132,17 @@ export class PartitionLog {
   /** Appends submitted but not yet started: later appends join it (one write for all). */
   #openGroup: PendingAppend[] | undefined;
   #closed = false;
+  /** Idempotent producers' epochs and recent sequences, in step with the stored batches. */
+  readonly #producers: ProducerStateManager;
 
   private constructor(
     context: LogContext,
     settings: { config: LogConfig },
     tail: TailWindow,
     recovered: RecoveredLog,
+    producers: ProducerStateManager,
   ) {
+    this.#producers = producers;
     this.dir = context.dir;
     this.#context = context;
     this.#fs = context.fs;
@@ -170,7 +178,13 @@ export class PartitionLog {
       throw storageIoError(error, `opening log ${options.dir}`);
     }
     const tail = new TailWindow(settings.config.tailWindowBytes, options.tailBudget);
-    const log = new PartitionLog(context, settings, tail, recovered);
+    const producers = new ProducerStateManager(options.producerState);
+    try {
+      await rebuildProducerState(context, producers, recovered.segments, recovered.logEndOffset);
+    } catch (error) {
+      throw storageIoError(error, `rebuilding the producer state of ${options.dir}`);
+    }
+    const log = new PartitionLog(context, settings, tail, recovered, producers);
     if (recovered.epochsChanged) await log.#persistEpochs();
     return log;
   }
@@ -198,6 +212,11 @@ export class PartitionLog {
 
   get latestEpoch(): number {
     return this.#epochs.latestEpoch;
+  }
+
+  /** The idempotent producers this log remembers (read-only use: tests, status). */
+  get producerState(): ProducerStateManager {
+    return this.#producers;
   }
 
   get segmentCount(): number {
@@ -273,11 +292,22 @@ export class PartitionLog {
    */
   async #appendGroup(group: readonly PendingAppend[]): Promise<void> {
     const chunk: PreparedAppend[] = [];
+    const duplicates: Array<{ item: PendingAppend; original: DuplicateAppend }> = [];
     let chunkBytes = 0;
     let chunkBatches = 0;
     for (const item of group) {
+      let mark: number | undefined;
       try {
         this.#checkWritable();
+        // In append order, against every append before it (written or in this chunk).
+        const original =
+          item.leaderEpoch === undefined
+            ? undefined
+            : this.#producers.checkAppend(item.batches, this.#clock.nowMs());
+        if (original !== undefined) {
+          duplicates.push({ item, original });
+          continue;
+        }
         const next = this.#logEndOffset + chunkRecords(chunk);
         const lastOffset =
           item.leaderEpoch === undefined ? lastOffsetOf(item, next) : next + spanOf(item) - 1n;
@@ -290,16 +320,33 @@ export class PartitionLog {
           this.#checkWritable();
         }
         if (roll && this.#shouldRoll(item.bytes, lastOffset, 0)) await this.#roll();
+        mark = this.#producers.mark();
         const prepared = this.#prepare(item, this.#logEndOffset + chunkRecords(chunk));
         if (newEpoch) await this.#persistEpochs();
         chunk.push(prepared);
         chunkBytes += item.bytes;
         chunkBatches += item.batches.length;
       } catch (error) {
+        if (mark !== undefined) this.#producers.rollbackTo(mark);
         item.reject(error);
       }
     }
     await this.#writeChunk(chunk);
+    for (const { item, original } of duplicates) this.#answerDuplicate(item, original);
+  }
+
+  /** A retried append: answered with the original offsets once those are written, nothing appended. */
+  #answerDuplicate(item: PendingAppend, original: DuplicateAppend): void {
+    if (original.lastOffset >= this.#logEndOffset) {
+      item.reject(
+        new StorageError(storageErrorCodes.ioError, `the original of a retried append was not written`, {
+          retriable: true,
+        }),
+      );
+      return;
+    }
+    const append: AppendResult = { ...original, logEndOffset: this.#logEndOffset };
+    item.resolve({ append, endOffset: original.lastOffset + 1n, records: 0 });
   }
 
   /** True when the append carries a leader epoch newer than the latest recorded. */
@@ -319,6 +366,7 @@ export class PartitionLog {
       item.leaderEpoch !== undefined && config.timestampType === 'LogAppendTime'
         ? this.#clock.nowMs()
         : undefined;
+    const appendMs = timestampMs ?? this.#clock.nowMs();
     let records = 0;
     for (const batch of item.batches) {
       if (item.leaderEpoch !== undefined) {
@@ -335,6 +383,7 @@ export class PartitionLog {
       }
       const epoch = batch.readInt32BE(batchHeader.partitionLeaderEpoch);
       this.#epochs.assign(epoch, batch.readBigInt64BE(batchHeader.baseOffset));
+      this.#producers.update(batch, appendMs);
       records += batch.readInt32BE(batchHeader.recordCount);
       next = batchLastOffset(batch) + 1n;
     }
@@ -354,9 +403,11 @@ export class PartitionLog {
     try {
       await this.#writeBatches(batches);
     } catch (error) {
+      this.#producers.rollback();
       for (const prepared of chunk) prepared.item.reject(error);
       return;
     }
+    this.#producers.commit();
     for (const prepared of chunk) {
       const append: AppendResult = { ...prepared.append, logEndOffset: this.#logEndOffset };
       prepared.item.resolve({ append, endOffset: prepared.endOffset, records: prepared.records });
@@ -420,6 +471,7 @@ export class PartitionLog {
       const next = await createSegment(this.#context, this.#logEndOffset);
       this.#segments.push(next);
       this.#folderSyncPending = true;
+      await writeProducerSnapshot(this.#context, this.#producers, this.#logEndOffset);
     } catch (error) {
       throw storageIoError(error, `rolling ${active.logPath}`);
     }
@@ -737,9 +789,44 @@ export class PartitionLog {
         this.#failure = storageIoError(error, `truncating ${this.dir}`);
         throw this.#failure;
       }
+      try {
+        await rebuildProducerState(this.#context, this.#producers, this.#segments, this.#logEndOffset);
+      } catch (error) {
+        this.#failure = storageIoError(error, `rebuilding the producer state of ${this.dir}`);
+        throw this.#failure;
+      }
       if (this.#highWatermark > this.#logEndOffset) this.#highWatermark = this.#logEndOffset;
       if (this.#durableOffset > this.#logEndOffset) this.#durableOffset = this.#logEndOffset;
       if (this.#epochs.truncateFromEnd(this.#logEndOffset)) await this.#persistEpochs();
+      await this.#writeCheckpoint();
+    });
+  }
+
+  /**
+   * Empties the log and starts it again at `offset`, which may lie beyond the current log end: a
+   * follower whose whole log fell below its leader's log start (retention or DeleteRecords ran on the
+   * leader while the follower was away) can only restart at the leader's log start. Every segment
+   * goes; log start, log end and high watermark become `offset`; the leader-epoch history is cleared
+   * (the next appended batch brings its epoch).
+   */
+  resetTo(offset: bigint): Promise<void> {
+    assert(offset >= 0n, `resetTo(${offset}): offsets are not negative`);
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      this.#generation += 1;
+      this.#tail.clear();
+      try {
+        await this.#restartAt(offset);
+        await rebuildProducerState(this.#context, this.#producers, this.#segments, this.#logEndOffset);
+      } catch (error) {
+        this.#failure = storageIoError(error, `resetting ${this.dir} to ${offset}`);
+        throw this.#failure;
+      }
+      this.#highWatermark = offset;
+      this.#durableOffset = offset;
+      this.#markDurable(offset);
+      // Every entry starts at or above offset 0: this clears the history.
+      if (this.#epochs.truncateFromEnd(0n)) await this.#persistEpochs();
       await this.#writeCheckpoint();
     });
   }
@@ -903,6 +990,7 @@ export class PartitionLog {
           await this.#cache.with(active.logPath, (file) => file.sync());
           this.#markDurable(this.#logEndOffset);
           if (active.size > smallSegmentBytes) await active.writeIndexes(this.#fs);
+          await writeProducerSnapshot(this.#context, this.#producers, this.#logEndOffset);
           await this.#writeCheckpoint();
           const marker = await this.#fs.open(`${this.dir}/${cleanShutdownName}`, 'create');
           await marker.close();
