@@ -25,6 +25,7 @@ import {
 } from '../protocol/messages/incremental-alter-configs.ts';
 import { topicNameProblem } from '../protocol/topic-names.ts';
 import type { ConfigOperation } from '../protocol/topic-validation.ts';
+import type { Reassignments } from './reassignment-frontend.ts';
 import type { ScHandlerTable } from './router.ts';
 import type { AdminResult, NewTopic, TopicFrontend } from './topic-frontend.ts';
 
@@ -43,8 +44,14 @@ const operationsByCode: Readonly<Record<number, ConfigOperation | undefined>> = 
   3: 'subtract',
 };
 
-export function adminHandlers(topics: TopicFrontend): ScHandlerTable {
+export function adminHandlers(topics: TopicFrontend, reassignments?: Reassignments): ScHandlerTable {
   return {
+    ...(reassignments === undefined
+      ? {}
+      : {
+          45: (request) => reassignments.alter(request),
+          46: (request) => reassignments.list(request),
+        }),
     19: async (request, apiVersion) => {
       const counts = countNames(request.topics.map((topic) => topic.name));
       const results: CreateTopicsResponseCreatableTopicResult[] = [];

@@ -285,3 +285,55 @@ test('after an SC restart, SPUs not registered again count as alive for one sess
   const partition = store.get<PartitionRecord>('partitions', 't/0')!.value;
   assert.deepEqual([partition.leader, partition.isr, partition.leaderEpoch], [2, [2], 1]);
 });
+
+test('an SPU that comes back as a new process leaves every ISR first, even one the SC never saw go', async () => {
+  const { dir } = await setup();
+  // The SC restarts; meanwhile SPU 1 (leader, replicas [1, 2, 3]) crashed and started again.
+  const store = await LocalMetadataStore.open(dir);
+  await SpuRegistry.startEpoch(store);
+  const clock = new ManualClock();
+  let leadership: Leadership | undefined;
+  const spus = new SpuRegistry({
+    store,
+    clock,
+    sessionTimeoutMs,
+    onChange: (id, online) => leadership?.spuChanged(id, online),
+    onRestarted: (id) => leadership?.fenceRestarted(id) ?? Promise.resolve(),
+  });
+  const topics = new TopicFrontend({
+    store,
+    spus,
+    clock,
+    logger: silentLogger,
+    defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
+    onChange: () => undefined,
+  });
+  leadership = new Leadership({
+    store,
+    spus,
+    topics,
+    clock,
+    logger: silentLogger,
+    sessionTimeoutMs,
+    autoRebalance: true,
+    onChange: () => undefined,
+  });
+  const state = () => {
+    const partition = store.get<PartitionRecord>('partitions', 't/0')!.value;
+    return [partition.leader, partition.isr, partition.leaderEpoch];
+  };
+  await spus.register(registration(2)); // the same process as before the SC restart: nothing changes
+  assert.deepEqual(state(), [1, [1, 2, 3], 0]);
+  await spus.register(registration(1, 10)); // a new process of the leader
+  assert.deepEqual(state(), [2, [2, 3], 1], 'SPU 1 left the ISR and the leadership');
+  await spus.register(registration(3, 30));
+  assert.deepEqual(state(), [2, [2], 1]);
+  // The last in-sync replica stays listed when it restarts too: no other copy is as recent. (Its
+  // old session must end first: a second live process of one SPU is refused.)
+  clock.advance(sessionTimeoutMs + 1);
+  spus.expireSessions();
+  await spus.register(registration(2, 20));
+  assert.deepEqual(state(), [-1, [2], 2]);
+  assert.equal(await leadership.repair(), true);
+  assert.deepEqual(state(), [2, [2], 3], 'elected again, cleanly, once registered');
+});

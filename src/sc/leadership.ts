@@ -13,6 +13,8 @@ import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { effectiveTopicConfig } from '../protocol/topic-config.ts';
 import { decideIsr, electAfterLoss, electPreferred, type IsOnline, noLeader } from './election.ts';
 import type { MetadataStore, MetadataWrite } from './metadata-store.ts';
+import { advanceReassignment, dropWrites } from './reassignment.ts';
+import { Reassignments } from './reassignment-frontend.ts';
 import type { SpuRegistry } from './spu-registry.ts';
 import type { TopicFrontend } from './topic-frontend.ts';
 import { type PartitionRecord, partitionKey, type TopicRecord, topicPartitions } from './topic-records.ts';
@@ -41,6 +43,8 @@ export class Leadership {
   readonly #onChange: () => void;
   /** SPUs seen going offline by this process (and not back since). */
   readonly #gone = new Set<number>();
+  /** AlterPartitionReassignments and ListPartitionReassignments; the moves advance in `repair`. */
+  readonly reassignments: Reassignments;
 
   constructor(options: {
     store: MetadataStore;
@@ -60,6 +64,10 @@ export class Leadership {
     this.#autoRebalance = options.autoRebalance;
     this.#graceEndMs = options.clock.monotonicMs() + options.sessionTimeoutMs;
     this.#onChange = options.onChange;
+    this.reassignments = new Reassignments({
+      ...options,
+      logger: options.logger.child({ component: 'reassignment' }),
+    });
   }
 
   /** Called when an SPU goes online or offline; a repair pass follows (call `repair`). */
@@ -80,13 +88,9 @@ export class Leadership {
       for (const topic of this.#topics.topics()) {
         const unclean = effectiveTopicConfig(topic.configs)['unclean.leader.election.enable'] === 'true';
         for (const partition of topicPartitions(this.#store, topic)) {
-          const afterLoss = electAfterLoss(partition, presumed, unclean);
-          const current = afterLoss ?? partition;
-          const next = this.#autoRebalance
-            ? (electPreferred(current, (id) => this.#spus.isOnline(id)) ?? afterLoss)
-            : afterLoss;
+          const { next, dropped } = this.#nextState(partition, presumed, unclean);
           if (next === undefined) continue;
-          writes.push(this.#write(next));
+          writes.push(this.#write(next), ...dropWrites(this.#store, next, dropped));
           this.#logger.info('partition leadership changed', {
             topic: topic.name,
             partition: partition.partition,
@@ -94,6 +98,7 @@ export class Leadership {
             leaderEpoch: next.leaderEpoch,
             isr: next.isr,
             partitionEpoch: next.partitionEpoch,
+            ...(sameReplicas(next, partition) ? {} : { replicas: next.replicas, dropped }),
           });
         }
       }
@@ -101,6 +106,61 @@ export class Leadership {
       await this.#store.commit(writes);
       this.#onChange();
       return true;
+    });
+  }
+
+  /**
+   * One partition's change in a pass: elections after a loss, then the preferred leader (not while
+   * the partition moves: that would undo the move's handover), then the move's next step.
+   */
+  #nextState(
+    partition: PartitionRecord,
+    presumed: IsOnline,
+    unclean: boolean,
+  ): { next: PartitionRecord | undefined; dropped: readonly number[] } {
+    const online = (id: number): boolean => this.#spus.isOnline(id);
+    const afterLoss = electAfterLoss(partition, presumed, unclean);
+    const current = afterLoss ?? partition;
+    const elected =
+      this.#autoRebalance && current.reassignment === undefined
+        ? (electPreferred(current, online) ?? afterLoss)
+        : afterLoss;
+    const step = advanceReassignment(elected ?? partition, online);
+    return { next: step?.record ?? elected, dropped: step?.dropped ?? [] };
+  }
+
+  /**
+   * SPU `spuId` registered as a new process. What its replicas hold may be less than what it had
+   * acknowledged (a torn tail, lost page cache) and, when the SC was down meanwhile, nobody saw it
+   * go offline: so it leaves every ISR and every leadership now, as if it had gone offline, and
+   * returns to an ISR only when its leader sees it catch up (AlterPartition). As after any loss, a
+   * last in-sync replica stays listed: it is still the most recent copy there is.
+   */
+  fenceRestarted(spuId: number): Promise<void> {
+    return this.#topics.exclusive(async () => {
+      const presumed = this.#presumedOnline();
+      const others: IsOnline = (id) => id !== spuId && presumed(id);
+      const writes: MetadataWrite[] = [];
+      for (const topic of this.#topics.topics()) {
+        const unclean = effectiveTopicConfig(topic.configs)['unclean.leader.election.enable'] === 'true';
+        for (const partition of topicPartitions(this.#store, topic)) {
+          if (!partition.isr.includes(spuId) && partition.leader !== spuId) continue;
+          const next = electAfterLoss(partition, others, unclean);
+          if (next === undefined) continue;
+          writes.push(this.#write(next));
+          this.#logger.info('restarted SPU fenced', {
+            spu: spuId,
+            topic: topic.name,
+            partition: partition.partition,
+            leader: next.leader,
+            leaderEpoch: next.leaderEpoch,
+            isr: next.isr,
+          });
+        }
+      }
+      if (writes.length === 0) return;
+      await this.#store.commit(writes);
+      this.#onChange();
     });
   }
 
@@ -213,4 +273,8 @@ export class Leadership {
     const inGrace = this.#clock.monotonicMs() < this.#graceEndMs;
     return (id) => this.#spus.isOnline(id) || (inGrace && !this.#gone.has(id));
   }
+}
+
+function sameReplicas(a: PartitionRecord, b: PartitionRecord): boolean {
+  return a.replicas.length === b.replicas.length && a.replicas.every((id, index) => b.replicas[index] === id);
 }

@@ -25,6 +25,7 @@ import {
   createUpdateMetadataRequestTopicState,
   type UpdateMetadataRequest,
 } from '../protocol/messages/update-metadata.ts';
+import { addingReplicas, removingReplicas } from './reassignment.ts';
 import type { SpuRecord } from './spu-registry.ts';
 import type { DeletionRecord, PartitionRecord, TopicRecord } from './topic-records.ts';
 
@@ -155,6 +156,8 @@ export function buildLeaderAndIsr(
             isr: [...partition.isr],
             partitionEpoch: partition.partitionEpoch,
             replicas: [...partition.replicas],
+            addingReplicas: addingReplicas(partition),
+            removingReplicas: removingReplicas(partition),
             isNew: false,
           }),
         ),

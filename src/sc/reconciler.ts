@@ -15,7 +15,7 @@ import {
 } from './pushes.ts';
 import type { SpuRecord, SpuRegistry } from './spu-registry.ts';
 import type { TopicFrontend } from './topic-frontend.ts';
-import { type DeletionRecord, partitionKey, topicPartitions } from './topic-records.ts';
+import { type DeletionRecord, type PartitionRecord, partitionKey, topicPartitions } from './topic-records.ts';
 
 /**
  * The reconciler moves the SPUs toward the stored state. A run places topics that wait for SPUs,
@@ -247,13 +247,10 @@ export class Reconciler {
   }
 }
 
-/** What identifies a partition state for change detection. */
-function stateOf(partition: {
-  leader: number;
-  leaderEpoch: number;
-  partitionEpoch: number;
-  replicas: readonly number[];
-  isr: readonly number[];
-}): string {
-  return `${partition.leader}:${partition.leaderEpoch}:${partition.partitionEpoch}:${partition.replicas.join(',')}:${partition.isr.join(',')}`;
+/** What identifies a partition state for change detection (a move in progress included). */
+function stateOf(partition: PartitionRecord): string {
+  const move = partition.reassignment;
+  const moving =
+    move === undefined ? '' : `${move.originalReplicas.join(',')}>${move.targetReplicas.join(',')}`;
+  return `${partition.leader}:${partition.leaderEpoch}:${partition.partitionEpoch}:${partition.replicas.join(',')}:${partition.isr.join(',')}:${moving}`;
 }

@@ -62,6 +62,7 @@ export class Sc {
         reconciler?.spuChanged(spuId, online);
         this.#repair(leadership);
       },
+      onRestarted: (spuId) => leadership?.fenceRestarted(spuId) ?? Promise.resolve(),
     });
     const topics = new TopicFrontend({
       store,
@@ -108,7 +109,7 @@ export class Sc {
       this.logger.info('spu shutting down cleanly; leadership moved', { spu: spuId });
     };
     const router = createScRouter({
-      ...adminHandlers(topics),
+      ...adminHandlers(topics, leadership.reassignments),
       ...spuHandlers({ store, spus, topics, reports: new StatusReports(), leadership, shutDown }),
     });
     const port = await this.#listen(router);

@@ -15,6 +15,8 @@ import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { createSpuStatusResponse, type SpuStatusRequestPartition } from '../protocol/messages/spu-status.ts';
 import type { Leadership } from './leadership.ts';
 import type { MetadataStore } from './metadata-store.ts';
+import { allocateProducerIdsHandler, ProducerIdAllocator } from './producer-ids.ts';
+import { replicaProgress } from './reassignment-frontend.ts';
 import type { ScHandlerTable } from './router.ts';
 import type { SpuRegistry } from './spu-registry.ts';
 import type { TopicFrontend } from './topic-frontend.ts';
@@ -87,6 +89,10 @@ export function spuHandlers(options: {
         shouldShutDown: request.wantShutDown && errorCode === errorCodes.NONE,
       });
     },
+    67: allocateProducerIdsHandler({
+      allocator: new ProducerIdAllocator(options.store),
+      isCurrent: (spuId, brokerEpoch) => spus.isCurrent(spuId, brokerEpoch),
+    }),
     1000: async (request) => {
       if (!spus.isCurrent(request.brokerId, Number(request.brokerEpoch)))
         return createSpuStatusResponse({ errorCode: errorCodes.STALE_BROKER_EPOCH });
@@ -186,6 +192,7 @@ function describePartitions(
       highWatermark: report?.highWatermark ?? -1n,
       sizeBytes: report?.sizeBytes ?? -1n,
       status,
+      ...replicaProgress(partition, report),
     });
   });
 }

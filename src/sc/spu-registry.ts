@@ -10,7 +10,10 @@ import type { MetadataStore } from './metadata-store.ts';
  * SC restarts; heartbeats keep it online; an SPU silent for `sessionTimeoutMs` goes offline.
  *
  * What is persisted (kind `spus`, key = id): { id, host, port, internalHost, internalPort, rack,
- * brokerEpoch }. Liveness is memory only: after an SC restart every SPU is offline until it
+ * brokerEpoch, incarnationId }. A registration from a new process of a known SPU (another
+ * incarnation than the stored one) first awaits `onRestarted`, which takes the SPU out of every
+ * ISR: the SC may not have seen the old process die (it was down itself), and the new one may hold
+ * less than the old one acknowledged. Liveness is memory only: after an SC restart every SPU is offline until it
  * registers again (its heartbeat with an epoch this process did not give out is answered
  * STALE_BROKER_EPOCH, which makes the SPU register).
  */
@@ -23,6 +26,8 @@ export interface SpuRecord {
   readonly internalPort: number;
   readonly rack: string | null;
   readonly brokerEpoch: number;
+  /** The incarnation (hex) of the SPU process that registered last; absent in older files. */
+  readonly incarnationId?: string;
 }
 
 export interface Registration {
@@ -59,6 +64,7 @@ export class SpuRegistry {
   readonly #sessionTimeoutMs: number;
   readonly #sessions = new Map<number, Session>();
   readonly #onChange: (spuId: number, online: boolean) => void;
+  readonly #onRestarted: (spuId: number) => Promise<void>;
   #registering: Promise<unknown> = Promise.resolve();
 
   constructor(options: {
@@ -66,11 +72,14 @@ export class SpuRegistry {
     clock: Clock;
     sessionTimeoutMs: number;
     onChange: (spuId: number, online: boolean) => void;
+    /** Awaited before a new process of a known SPU is registered (see the module comment). */
+    onRestarted?: (spuId: number) => Promise<void>;
   }) {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#sessionTimeoutMs = options.sessionTimeoutMs;
     this.#onChange = options.onChange;
+    this.#onRestarted = options.onRestarted ?? (() => Promise.resolve());
   }
 
   /**
@@ -129,15 +138,29 @@ export class SpuRegistry {
     const session = this.#sessions.get(registration.id);
     if (session?.online && session.incarnationId !== incarnationId)
       return { errorCode: errorCodes.DUPLICATE_BROKER_REGISTRATION, brokerEpoch: -1 };
-    const brokerEpoch = cluster.value.nextBrokerEpoch;
+    const previous = this.get(registration.id);
+    if (previous !== undefined && previous.incarnationId !== incarnationId)
+      await this.#onRestarted(registration.id);
+    // Read after the fencing, which committed to the same store meanwhile.
+    const counters = this.#cluster();
+    const brokerEpoch = counters.value.nextBrokerEpoch;
     const { id, host, port, internalHost, internalPort, rack } = registration;
-    const record: SpuRecord = { id, host, port, internalHost, internalPort, rack, brokerEpoch };
+    const record: SpuRecord = {
+      id,
+      host,
+      port,
+      internalHost,
+      internalPort,
+      rack,
+      brokerEpoch,
+      incarnationId,
+    };
     await this.#store.commit([
       {
         kind: 'cluster',
         key: clusterKey,
-        value: { ...cluster.value, nextBrokerEpoch: brokerEpoch + 1 },
-        expectedRevision: cluster.revision,
+        value: { ...counters.value, nextBrokerEpoch: brokerEpoch + 1 },
+        expectedRevision: counters.revision,
       },
       {
         kind: 'spus',

@@ -27,6 +27,17 @@ export interface PartitionRecord {
   readonly leaderEpoch: number;
   readonly isr: readonly number[];
   readonly partitionEpoch: number;
+  /** A move to other SPUs in progress (reassignment.ts); absent when there is none. */
+  readonly reassignment?: ReassignmentRecord;
+}
+
+/**
+ * While a partition moves, `replicas` is `originalReplicas` followed by the target replicas not in
+ * it; once every added replica is in the ISR it becomes `targetReplicas`.
+ */
+export interface ReassignmentRecord {
+  readonly originalReplicas: readonly number[];
+  readonly targetReplicas: readonly number[];
 }
 
 export interface DeletionRecord {
