@@ -15,6 +15,10 @@ import {
   type LeaderAndIsrResponsePartitionError,
 } from '../protocol/messages/leader-and-isr.ts';
 import {
+  createSpuStatusRequestFollower,
+  type SpuStatusRequestFollower,
+} from '../protocol/messages/spu-status.ts';
+import {
   createStopReplicaResponse,
   createStopReplicaResponsePartitionError,
   type StopReplicaRequest,
@@ -23,7 +27,7 @@ import {
 import type { UpdateMetadataRequest } from '../protocol/messages/update-metadata.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { resourceTypes } from './config-resources.ts';
-import type { PartitionManager } from './partitions.ts';
+import type { Partition, PartitionManager } from './partitions.ts';
 import { partitionFailure } from './storage-errors.ts';
 
 /** LeaderAndIsr `type`: FULL lists every partition the SPU replicates; INCREMENTAL only changes. */
@@ -254,4 +258,19 @@ function stopList(
     })),
   );
   return [...fromStates, ...fromTopics];
+}
+
+/**
+ * What a leader knows of its followers' log ends (their last fetch offsets), for the SpuStatus report
+ * the SC turns into per-replica lag. Empty when this SPU follows: only the leader sees both ends at
+ * the same moment.
+ */
+export function followerLogEnds(partition: Partition): SpuStatusRequestFollower[] {
+  if (!partition.leading) return [];
+  const { replicaSet } = partition;
+  return replicaSet.replicas
+    .filter((id) => id !== replicaSet.selfId)
+    .map((replicaId) =>
+      createSpuStatusRequestFollower({ replicaId, logEndOffset: replicaSet.logEndOffsetOf(replicaId) }),
+    );
 }

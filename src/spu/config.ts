@@ -1,4 +1,6 @@
+import type { HostPort } from '../base/address.ts';
 import type { LogLevel } from '../base/logger.ts';
+import type { CoordinatorSettings } from './groups/coordinator.ts';
 
 /** Settings of one SPU process. */
 export interface SpuConfig {
@@ -27,6 +29,13 @@ export interface SpuConfig {
   readonly internalPort: number;
   /** ms a follower may go without catching up before its leader drops it from the ISR. */
   readonly replicaLagTimeMsMax: number;
+  /**
+   * Leader SPU id → the address this SPU's followers fetch from instead of the leader's advertised
+   * Kafka address (like an inter-broker listener; fault-injection tests put a proxy there).
+   */
+  readonly replicationRoutes?: ReadonlyMap<number, HostPort>;
+  /** Consumer-group coordinator settings that differ from coordinatorDefaults (groups/coordinator.ts). */
+  readonly groups?: Partial<CoordinatorSettings>;
   readonly limits: SpuLimits;
 }
 

@@ -188,6 +188,7 @@ describe('controller link', () => {
           logEndOffset: 5n,
           highWatermark: 5n,
           sizeBytes: 100n,
+          followers: [],
         },
       ],
     });

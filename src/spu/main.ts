@@ -4,6 +4,7 @@ import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type LogLevel, logLevels } from '../base/logger.ts';
 import { runUntilSignalled } from '../base/service-process.ts';
 import { type SpuConfig, spuDefaults } from './config.ts';
+import type { CoordinatorSettings } from './groups/coordinator.ts';
 import { Spu } from './spu.ts';
 
 /** The `tide spu` options as the CLI parsed them (strings and flags). */
@@ -25,6 +26,15 @@ export interface SpuCommandOptions {
   readonly internal?: string;
   /** ms a follower may lag before leaving the ISR (replica.lag.time.max.ms). */
   readonly replicaLagTimeMaxMs?: string;
+  /** Consumer groups: partitions of __consumer_offsets when this SPU creates it. */
+  readonly offsetsTopicPartitions?: string;
+  /** Consumer groups: ms a new group waits for more members before its first rebalance. */
+  readonly groupInitialRebalanceDelayMs?: string;
+  readonly groupMinSessionTimeoutMs?: string;
+  readonly groupMaxSize?: string;
+  readonly offsetsRetentionMinutes?: string;
+  /** `ID=HOST:PORT,…`: fetch from leader SPU ID at HOST:PORT (SpuConfig.replicationRoutes). */
+  readonly replicationRoutes?: string;
 }
 
 /** A positive integer option, or the default when absent. */
@@ -40,6 +50,48 @@ function parseAddress(text: string, what: string): HostPort {
   const address = parseHostPort(text, { allowPortZero: true });
   if (address === undefined) throw new Error(`${what} must be HOST:PORT, got "${text}"`);
   return address;
+}
+
+/** Parses `ID=HOST:PORT,…` (the --replication-routes option). */
+export function parseReplicationRoutes(text: string): Map<number, HostPort> {
+  const routes = new Map<number, HostPort>();
+  for (const item of text.split(',').filter((part) => part.trim() !== '')) {
+    const [id, address, extra] = item.split('=');
+    const leaderId = Number(id);
+    const endpoint = address === undefined ? undefined : parseHostPort(address);
+    if (extra !== undefined || !Number.isSafeInteger(leaderId) || leaderId < 0 || endpoint === undefined)
+      throw new Error(`--replication-routes must be ID=HOST:PORT[,ID=HOST:PORT…], got "${item}"`);
+    routes.set(leaderId, endpoint);
+  }
+  return routes;
+}
+
+/** A non-negative integer option, or undefined when absent. */
+function parseNonNegative(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${what} must be a non-negative integer, got "${text}"`);
+  return value;
+}
+
+/** The consumer-group settings the options change (the rest keep coordinatorDefaults). */
+function groupSettingsFromOptions(options: SpuCommandOptions): Partial<CoordinatorSettings> {
+  const settings: { -readonly [K in keyof CoordinatorSettings]?: CoordinatorSettings[K] } = {};
+  const partitions = parseNonNegative(options.offsetsTopicPartitions, '--offsets-topic-partitions');
+  if (partitions !== undefined) settings.offsetsTopicPartitions = Math.max(1, partitions);
+  const delayMs = parseNonNegative(
+    options.groupInitialRebalanceDelayMs,
+    '--group-initial-rebalance-delay-ms',
+  );
+  if (delayMs !== undefined) settings.initialRebalanceDelayMs = delayMs;
+  const sessionMs = parseNonNegative(options.groupMinSessionTimeoutMs, '--group-min-session-timeout-ms');
+  if (sessionMs !== undefined) settings.sessionTimeoutMsMin = sessionMs;
+  const size = parseNonNegative(options.groupMaxSize, '--group-max-size');
+  if (size !== undefined) settings.membersMax = Math.max(1, size);
+  const minutes = parseNonNegative(options.offsetsRetentionMinutes, '--offsets-retention-minutes');
+  if (minutes !== undefined) settings.offsetsRetentionMs = minutes * 60_000;
+  return settings;
 }
 
 /** Builds an SPU's settings from the command's options, with per-id default ports and data dir. */
@@ -95,6 +147,10 @@ export function spuConfigFromOptions(
       spuDefaults.replicaLagTimeMsMax,
       '--replica-lag-time-max-ms',
     ),
+    ...(options.replicationRoutes === undefined
+      ? {}
+      : { replicationRoutes: parseReplicationRoutes(options.replicationRoutes) }),
+    groups: groupSettingsFromOptions(options),
     limits: {
       ...spuDefaults.limits,
       connectionsMax: parseCount(

@@ -87,6 +87,20 @@ export class Partition {
     return () => this.#listeners.delete(once);
   }
 
+  /** Resolves at the next change to this partition's data, or after `timeoutMs`, whichever is first. */
+  nextData(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        cancel();
+        resolve();
+      }, timeoutMs);
+      const cancel = this.onData(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   notifyData(): void {
     if (this.#listeners.size === 0) return;
     for (const listener of [...this.#listeners]) listener();

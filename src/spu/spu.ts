@@ -9,15 +9,19 @@ import { createSpuStatusRequestPartition } from '../protocol/messages/spu-status
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { BrokerInfo } from './cluster.ts';
 import { ClusterAdmin } from './cluster-admin.ts';
-import { ClusterMember } from './cluster-member.ts';
+import { ClusterMember, followerLogEnds } from './cluster-member.ts';
 import { ClusterState } from './cluster-state.ts';
 import type { ControllerAddress, SpuConfig } from './config.ts';
 import { ControllerLink } from './controller-link.ts';
+import { GroupCoordinator } from './groups/coordinator.ts';
 import type { SpuServices } from './handler.ts';
 import { controlHandlers } from './handlers/control.ts';
 import { forwardedAdminHandlers } from './handlers/forward.ts';
+import { groupHandlers } from './handlers/groups/index.ts';
 import { spuHandlers } from './handlers/index.ts';
+import { producerIdHandlers } from './handlers/init-producer-id.ts';
 import { type Partition, PartitionManager } from './partitions.ts';
+import { controllerProducerIds, localProducerIds } from './producer-ids.ts';
 import { alterPartitionSender } from './replication/alter-partition.ts';
 import { FollowerFetchers } from './replication/follower-fetcher.ts';
 import { IsrMaintainer } from './replication/isr-maintainer.ts';
@@ -50,6 +54,7 @@ export class Spu {
   #isr: IsrMaintainer | undefined;
   #http: Server | undefined;
   #partitions: PartitionManager | undefined;
+  #groups: GroupCoordinator | undefined;
   #stopping = false;
 
   constructor(config: SpuConfig, options: { clock?: Clock; logger?: Logger } = {}) {
@@ -87,7 +92,14 @@ export class Spu {
     let clusterFields = {};
     if (controller === undefined) {
       const cluster = await this.#openStandalone(partitions, self);
-      kafka.route(createRequestRouter({ ...base, cluster, admin: cluster }, spuHandlers()));
+      const producerIds = producerIdHandlers(localProducerIds(this.config.dataDir));
+      const groups = this.#startGroupCoordinator({ ...base, cluster, admin: cluster });
+      kafka.route(
+        createRequestRouter(
+          { ...base, cluster, admin: cluster },
+          spuHandlers({ ...groupHandlers(groups), ...producerIds }),
+        ),
+      );
     } else {
       internalPort = await this.#joinCluster(base, self, controller, kafka.route);
       clusterFields = { internalPort, controller: `${controller.host}:${controller.port}` };
@@ -201,6 +213,7 @@ export class Spu {
             logEndOffset: partition.log.logEndOffset,
             highWatermark: partition.log.highWatermark,
             sizeBytes: BigInt(partition.log.sizeBytes),
+            followers: followerLogEnds(partition),
           }),
         ),
       logger: this.logger.child({ component: 'controller-link' }),
@@ -210,6 +223,7 @@ export class Spu {
       selfId: this.config.id,
       partitions: base.partitions,
       brokers: () => state.brokers(),
+      ...(this.config.replicationRoutes === undefined ? {} : { routes: this.config.replicationRoutes }),
       logger: this.logger.child({ component: 'replica-fetcher' }),
     });
     this.#fetchers = fetchers;
@@ -227,15 +241,44 @@ export class Spu {
       brokerEpoch: () => link.brokerEpoch,
       logger: this.logger.child({ component: 'cluster' }),
       nowMs: () => this.clock.monotonicMs(),
-      onRolesChanged: () => fetchers.update(),
+      onRolesChanged: () => {
+        fetchers.update();
+        groups.reconcile();
+      },
     });
     const admin = new ClusterAdmin({ link, state, logger: this.logger.child({ component: 'admin' }) });
     const services: SpuServices = { ...base, cluster: state, admin };
-    routeKafka(createRequestRouter(services, spuHandlers(forwardedAdminHandlers(link))));
+    const groups = this.#startGroupCoordinator(services);
+    const producerIds = producerIdHandlers(controllerProducerIds(link, this.config.id));
+    routeKafka(
+      createRequestRouter(
+        services,
+        spuHandlers({ ...groupHandlers(groups), ...forwardedAdminHandlers(link), ...producerIds }),
+      ),
+    );
     internal.route(createRequestRouter(services, controlHandlers(member)));
     link.start();
     this.#isr.start();
     return internal.port;
+  }
+
+  /** The consumer-group coordinator (docs/CONSUMER-GROUPS.md), ticking until the SPU stops. */
+  #startGroupCoordinator(services: SpuServices): GroupCoordinator {
+    const groups = new GroupCoordinator({
+      selfId: this.config.id,
+      partitions: services.partitions,
+      cluster: services.cluster,
+      admin: services.admin,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'groups' }),
+      settings: this.config.groups ?? {},
+    });
+    this.#groups = groups;
+    groups.start();
+    this.metrics.gauge('tide_consumer_groups', 'consumer groups this SPU coordinates', {}, () =>
+      groups.groupCount(),
+    );
+    return groups;
   }
 
   async #startHttp(partitions: PartitionManager): Promise<number | undefined> {
@@ -259,6 +302,7 @@ export class Spu {
     if (this.#stopping) return;
     this.#stopping = true;
     this.logger.info('spu stopping');
+    this.#groups?.stop();
     this.#isr?.stop();
     await this.#fetchers?.stop();
     await this.#link?.stop();

@@ -4,6 +4,12 @@ import {
   createAlterConfigsResponse,
   createAlterConfigsResponseResourceResponse,
 } from '../../protocol/messages/alter-configs.ts';
+import {
+  type AlterPartitionReassignmentsRequest,
+  createAlterPartitionReassignmentsResponse,
+  createAlterPartitionReassignmentsResponseReassignablePartitionResponse,
+  createAlterPartitionReassignmentsResponseReassignableTopicResponse,
+} from '../../protocol/messages/alter-partition-reassignments.ts';
 import { apiKeys } from '../../protocol/messages/api-keys.ts';
 import {
   type CreatePartitionsRequest,
@@ -28,6 +34,7 @@ import {
   createIncrementalAlterConfigsResponseAlterConfigsResourceResponse,
   type IncrementalAlterConfigsRequest,
 } from '../../protocol/messages/incremental-alter-configs.ts';
+import { createListPartitionReassignmentsResponse } from '../../protocol/messages/list-partition-reassignments.ts';
 import type { ApiHandler } from '../handler.ts';
 import type { HandlerTable } from '../request-router.ts';
 
@@ -80,6 +87,17 @@ export function forwardedAdminHandlers(link: ForwardingLink): HandlerTable {
       apiKeys.IncrementalAlterConfigs,
       link,
       incrementalAlterConfigsUnreachable,
+    ),
+    [apiKeys.AlterPartitionReassignments]: forwardingHandler(
+      apiKeys.AlterPartitionReassignments,
+      link,
+      alterPartitionReassignmentsUnreachable,
+    ),
+    [apiKeys.ListPartitionReassignments]: forwardingHandler(
+      apiKeys.ListPartitionReassignments,
+      link,
+      (_request, errorMessage) =>
+        createListPartitionReassignmentsResponse({ errorCode: notController, errorMessage }),
     ),
     // Tide's own admin questions, so that a CLI pointed at any SPU can ask them.
     [apiKeys.DescribeSpus]: forwardingHandler(apiKeys.DescribeSpus, link, () =>
@@ -136,6 +154,26 @@ function incrementalAlterConfigsUnreachable(request: IncrementalAlterConfigsRequ
         errorMessage,
         resourceType,
         resourceName,
+      }),
+    ),
+  });
+}
+
+function alterPartitionReassignmentsUnreachable(
+  request: AlterPartitionReassignmentsRequest,
+  errorMessage: string,
+) {
+  return createAlterPartitionReassignmentsResponse({
+    responses: request.topics.map(({ name, partitions }) =>
+      createAlterPartitionReassignmentsResponseReassignableTopicResponse({
+        name,
+        partitions: partitions.map(({ partitionIndex }) =>
+          createAlterPartitionReassignmentsResponseReassignablePartitionResponse({
+            partitionIndex,
+            errorCode: notController,
+            errorMessage,
+          }),
+        ),
       }),
     ),
   });

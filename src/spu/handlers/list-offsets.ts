@@ -21,6 +21,14 @@ import { leaderPartition } from './leadership.ts';
  * timestamp is at least that, among the offsets a consumer may read (none: offset and timestamp -1).
  * -3 (the offset of the largest timestamp, v7) is not supported: UNSUPPORTED_VERSION for that
  * partition. The leader epoch answered (v4+) is the epoch of the batch holding the offset.
+ *
+ * A partition this SPU does not know at all is answered NOT_LEADER_OR_FOLLOWER, not
+ * UNKNOWN_TOPIC_OR_PARTITION: a client only asks for partitions some SPU's Metadata listed, and in a
+ * cluster the SC's pushes reach the SPUs one after another, so the leader a client was told about may
+ * not have heard of a new topic (or partition) yet. librdkafka treats UNKNOWN_TOPIC_OR_PARTITION in
+ * ListOffsets as permanent: it stops the partition (a consumer started with `-o beginning` on a new
+ * topic then reads nothing from it); NOT_LEADER_OR_FOLLOWER makes it refresh metadata and ask again,
+ * and a topic that really is gone then disappears from the metadata it gets.
  */
 const earliest = -2n;
 const latest = -1n;
@@ -65,7 +73,11 @@ async function listPartition(
 ): Promise<PartitionAnswer> {
   const index = wanted.partitionIndex;
   const partition = leaderPartition(spu, topic, index);
-  if (typeof partition === 'number') return failed(index, partition);
+  if (typeof partition === 'number')
+    return failed(
+      index,
+      partition === errorCodes.UNKNOWN_TOPIC_OR_PARTITION ? errorCodes.NOT_LEADER_OR_FOLLOWER : partition,
+    );
   const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
   if (epochProblem !== undefined) return failed(index, epochProblem);
   const log = partition.log;

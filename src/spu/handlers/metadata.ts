@@ -86,8 +86,17 @@ async function answerTopic(
     return createMetadataResponseTopic({ errorCode: errorCodes.INVALID_TOPIC_EXCEPTION, name });
   const existing = spu.cluster.topic(name);
   if (existing !== undefined) return describeTopic(existing, options.topicOperations);
-  if (!options.allowCreate)
-    return createMetadataResponseTopic({ errorCode: errorCodes.UNKNOWN_TOPIC_OR_PARTITION, name });
+  // An SPU of a cluster that has not had the SC's first metadata push (it lists no SPU, not even
+  // itself) knows nothing yet: "no such topic" would make a client that already uses the topic drop
+  // its partitions (librdkafka reports them gone), so it hears the retriable LEADER_NOT_AVAILABLE.
+  if (spu.cluster.brokers().length === 0)
+    return createMetadataResponseTopic({ errorCode: errorCodes.LEADER_NOT_AVAILABLE, name });
+  if (!options.allowCreate) {
+    const errorCode = (await existsElsewhere(name, spu))
+      ? errorCodes.LEADER_NOT_AVAILABLE
+      : errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+    return createMetadataResponseTopic({ errorCode, name });
+  }
   const created = await spu.admin.createTopic(
     { name, partitions: -1, replicationFactor: -1, assignments: new Map(), configs: {} },
     { validateOnly: false },
@@ -105,6 +114,23 @@ async function answerTopic(
       ? created.errorCode
       : errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
   return createMetadataResponseTopic({ errorCode, name });
+}
+
+/**
+ * Whether a topic this SPU does not know exists all the same: in a cluster the SC creates a topic,
+ * answers, then pushes it to the SPUs one after another, so a client told about it by one SPU (or
+ * by the CreateTopics answer) may ask another that has not heard of it yet. "No such topic" would
+ * make the client drop it (librdkafka stops consuming its partitions); the answer for a topic that
+ * exists is the retriable LEADER_NOT_AVAILABLE. Validating a creation asks whoever owns the topics
+ * (the SC, or a standalone SPU itself) without changing anything; an SC that cannot be reached
+ * leaves the answer at "no such topic", as before.
+ */
+async function existsElsewhere(name: string, spu: SpuServices): Promise<boolean> {
+  const probe = await spu.admin.createTopic(
+    { name, partitions: -1, replicationFactor: -1, assignments: new Map(), configs: {} },
+    { validateOnly: true },
+  );
+  return probe.errorCode === errorCodes.TOPIC_ALREADY_EXISTS;
 }
 
 function describeTopic(topic: TopicInfo, topicAuthorizedOperations: number): MetadataResponseTopic {

@@ -14,6 +14,7 @@ import {
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { effectiveTopicConfig } from '../../protocol/topic-config.ts';
+import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
 import { needsRecompression, recompressBatch, topicCodec } from '../recompress.ts';
@@ -32,6 +33,11 @@ import { leaderPartition } from './leadership.ts';
  * nothing appended, otherwise), appends, then waits until the high watermark passes the batches:
  * every ISR member has them. Without that within the request's timeout (capped by
  * limits.produceTimeoutMsMax) the answer is REQUEST_TIMED_OUT, though the batches stay appended.
+ *
+ * Batches of idempotent producers (producerId ≥ 0) are checked by the log in append order against
+ * the partition's producer state (storage/producer-state.ts): a retry of one of the producer's last
+ * five batches is answered with its original base offset and error NONE, nothing appended; a gap is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER and an old epoch INVALID_PRODUCER_EPOCH, for the whole partition.
  */
 
 /** Produce v0-2 carry message sets of magic 0/1, which Tide never stores. */
@@ -164,9 +170,21 @@ async function producePartition(
       logStartOffset: partition.log.logStartOffset,
     });
   } catch (error) {
+    if (error instanceof ProducerStateError)
+      return refused(data.index, producerErrorCode(error), error.message);
     const failure = partitionFailure(error, job.logger, { topic: job.topic, partition: data.index });
     return refused(data.index, failure.errorCode, failure.errorMessage);
   }
+}
+
+/**
+ * Kafka answers a stale epoch with INVALID_PRODUCER_EPOCH (47) on every Produce version (clients
+ * before KIP-588 called the same code ProducerFenced); PRODUCER_FENCED (90) is for transactions.
+ */
+function producerErrorCode(error: ProducerStateError): number {
+  return error.code === producerStateErrorCodes.invalidProducerEpoch
+    ? errorCodes.INVALID_PRODUCER_EPOCH
+    : errorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 /** Why an acks=all produce must be refused before appending (ISR below min.insync.replicas). */
@@ -201,16 +219,7 @@ async function awaitReplication(
         errorCode: errorCodes.REQUEST_TIMED_OUT,
         errorMessage: `the ISR did not replicate offset ${endOffset - 1n} within ${job.timeoutMs} ms`,
       };
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        cancel();
-        resolve();
-      }, remainingMs);
-      const cancel = partition.onData(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await partition.nextData(remainingMs);
   }
 }
 

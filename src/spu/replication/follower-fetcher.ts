@@ -1,6 +1,7 @@
+import type { HostPort } from '../../base/address.ts';
 import type { Logger } from '../../base/logger.ts';
 import { KafkaConnection } from '../../net/kafka-connection.ts';
-import { splitBatches } from '../../protocol/batch-header.ts';
+import { batchLastOffset, splitBatches } from '../../protocol/batch-header.ts';
 import { apiKeys } from '../../protocol/messages/api-keys.ts';
 import { errorCodes, errorName } from '../../protocol/messages/error-codes.ts';
 import {
@@ -9,6 +10,11 @@ import {
   createFetchRequestTopic,
   type FetchResponsePartitionData,
 } from '../../protocol/messages/fetch.ts';
+import {
+  createListOffsetsRequest,
+  createListOffsetsRequestPartition,
+  createListOffsetsRequestTopic,
+} from '../../protocol/messages/list-offsets.ts';
 import {
   createOffsetForLeaderEpochRequest,
   createOffsetForLeaderEpochRequestOffsetForLeaderPartition,
@@ -25,6 +31,12 @@ import type { Partition, PartitionManager } from '../partitions.ts';
  * id, appends what comes with the leader's offsets and takes the leader's high watermark (bounded
  * by its own log end). A partition whose leader answers FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER
  * or UNKNOWN_LEADER_EPOCH waits for the next LeaderAndIsr; other errors back off and retry.
+ *
+ * OFFSET_OUT_OF_RANGE means the follower's log end is outside the leader's log: the follower asks
+ * the leader's log start and end (ListOffsets with its replica id). Below the leader's log start
+ * (retention or DeleteRecords ran on the leader while the follower was away) nothing of the
+ * follower's log can be continued: it empties its log and restarts it at the leader's log start.
+ * Beyond the leader's log end it truncates to that end.
  */
 
 export const followerFetcherDefaults = Object.freeze({
@@ -49,6 +61,10 @@ interface Followed {
   backoffMs: number;
 }
 
+/** ListOffsets timestamps: the log start, and the log end (for a replica). */
+const earliestTimestamp = -2n;
+const latestTimestamp = -1n;
+
 function key(topic: string, index: number): string {
   return `${topic}\u0000${index}`;
 }
@@ -71,10 +87,13 @@ export class FollowerFetchers {
     partitions: PartitionManager;
     brokers: () => readonly BrokerInfo[];
     logger: Logger;
+    /** Leader SPU id → the address to fetch from instead of its advertised one (SpuConfig.replicationRoutes). */
+    routes?: ReadonlyMap<number, HostPort>;
   }) {
     this.#selfId = options.selfId;
     this.#partitions = options.partitions;
-    this.#brokers = options.brokers;
+    const routes = options.routes ?? new Map<number, HostPort>();
+    this.#brokers = () => routeBrokers(options.brokers(), routes);
     this.#logger = options.logger;
   }
 
@@ -317,14 +336,80 @@ class LeaderFetcher {
     );
     if (response.errorCode !== errorCodes.NONE)
       throw new Error(`leader answered fetch with ${errorName(response.errorCode)}`);
+    const outOfRange: Followed[] = [];
     for (const topic of response.responses) {
       for (const data of topic.partitions) {
         const followed = byTopic
           .get(topic.topic)
           ?.find((item) => item.partition.index === data.partitionIndex);
-        if (followed !== undefined && this.#current(followed)) await this.#applyFetched(followed, data);
+        if (followed === undefined || !this.#current(followed)) continue;
+        if (data.errorCode === errorCodes.OFFSET_OUT_OF_RANGE) outOfRange.push(followed);
+        else await this.#applyFetched(followed, data);
       }
     }
+    for (const followed of outOfRange) await this.#recoverOutOfRange(connection, followed);
+  }
+
+  /**
+   * The leader has no batch at this follower's log end: restart the log at the leader's log start
+   * when the follower is below it, cut it to the leader's log end when beyond it, else (the leader's
+   * log start moved during the fetch) just fetch again.
+   */
+  async #recoverOutOfRange(connection: KafkaConnection, followed: Followed): Promise<void> {
+    const leaderStart = await this.#leaderOffset(connection, followed, earliestTimestamp);
+    const leaderEnd = await this.#leaderOffset(connection, followed, latestTimestamp);
+    if (leaderStart === undefined || leaderEnd === undefined || !this.#current(followed)) return;
+    const log = followed.partition.log;
+    const fields = {
+      topic: followed.partition.topic,
+      partition: followed.partition.index,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      leaderLogStartOffset: leaderStart,
+      leaderLogEndOffset: leaderEnd,
+    };
+    if (log.logEndOffset > leaderEnd) {
+      this.#logger.info('follower log beyond the leader log end; truncating', fields);
+      await log.truncateTo(leaderEnd);
+    } else if (log.logEndOffset < leaderStart) {
+      this.#logger.info('follower log below the leader log start; restarting it there', fields);
+      await log.resetTo(leaderStart);
+      followed.partition.notifyData();
+    } else {
+      this.#refused(followed, errorCodes.OFFSET_OUT_OF_RANGE);
+    }
+  }
+
+  /** The leader's log start (earliest) or log end (latest, as a replica sees it) of a partition. */
+  async #leaderOffset(
+    connection: KafkaConnection,
+    followed: Followed,
+    timestamp: bigint,
+  ): Promise<bigint | undefined> {
+    const response = await connection.call(
+      apiKeys.ListOffsets,
+      createListOffsetsRequest({
+        replicaId: this.#selfId,
+        topics: [
+          createListOffsetsRequestTopic({
+            name: followed.partition.topic,
+            partitions: [
+              createListOffsetsRequestPartition({
+                partitionIndex: followed.partition.index,
+                currentLeaderEpoch: followed.leaderEpoch,
+                timestamp,
+              }),
+            ],
+          }),
+        ],
+      }),
+    );
+    const answer = response.topics[0]?.partitions[0];
+    if (answer === undefined || answer.errorCode !== errorCodes.NONE) {
+      this.#refused(followed, answer?.errorCode ?? errorCodes.UNKNOWN_SERVER_ERROR);
+      return undefined;
+    }
+    return answer.offset;
   }
 
   async #applyFetched(followed: Followed, data: FetchResponsePartitionData): Promise<void> {
@@ -335,6 +420,7 @@ class LeaderFetcher {
     followed.backoffMs = 0;
     const log = followed.partition.log;
     const { batches } = splitBatches(data.records ?? Buffer.alloc(0));
+    await restartInsideFirstBatch(log, batches[0]);
     // A batch that does not start at the log end was fetched for an offset this log moved from.
     // Each batch is copied: the log keeps its buffers for a while (tail window), and views would
     // keep the whole response frame alive with them.
@@ -347,6 +433,10 @@ class LeaderFetcher {
       log.setHighWatermark(highWatermark);
       followed.partition.notifyData();
     }
+    // Records the leader deleted (DeleteRecords, retention) go here too, so that they do not come
+    // back should this replica lead one day.
+    if (data.logStartOffset > log.logStartOffset && data.logStartOffset <= log.logEndOffset)
+      await log.deleteRecordsBefore(data.logStartOffset);
   }
 
   #refused(followed: Followed, errorCode: number): void {
@@ -370,6 +460,26 @@ class LeaderFetcher {
     followed.truncationPending = true;
     this.#logger.debug('leader refused follower; retrying', { ...fields, retryInMs: followed.backoffMs });
   }
+}
+
+/** The brokers with each routed leader's address replaced (a routed leader not in the list is kept out). */
+function routeBrokers(brokers: readonly BrokerInfo[], routes: ReadonlyMap<number, HostPort>): BrokerInfo[] {
+  return brokers.map((broker) => {
+    const route = routes.get(broker.id);
+    return route === undefined ? broker : { ...broker, host: route.host, port: route.port };
+  });
+}
+
+/**
+ * A log emptied at its leader's log start (see #recoverOutOfRange) asks for that offset, and gets
+ * the whole batch holding it when the start falls inside a batch (DeleteRecords at any offset): the
+ * log then restarts at that batch's base offset, so that the batch is appended as the leader has it.
+ */
+async function restartInsideFirstBatch(log: Partition['log'], first: Buffer | undefined): Promise<void> {
+  if (first === undefined || log.logStartOffset !== log.logEndOffset) return;
+  const baseOffset = first.readBigInt64BE(0);
+  if (baseOffset < log.logEndOffset && batchLastOffset(first) >= log.logEndOffset)
+    await log.resetTo(baseOffset);
 }
 
 function groupByTopic(list: readonly Followed[]): Map<string, Followed[]> {

@@ -92,6 +92,7 @@ export class IsrMaintainer {
     };
     const fields = { topic: change.topic, partition: change.partition, isr: newIsr };
     this.#inFlight.add(partition);
+    partition.replicaSet.pendingIsr = newIsr;
     try {
       const result = await this.#send(change);
       if (result.errorCode !== errorCodes.NONE) {
@@ -110,6 +111,7 @@ export class IsrMaintainer {
       this.#logger.debug('ISR change not sent', { ...fields, error });
     } finally {
       this.#inFlight.delete(partition);
+      partition.replicaSet.pendingIsr = undefined;
     }
   }
 }

@@ -29,6 +29,18 @@ describe('ReplicaSet: high watermark', () => {
     assert.equal(set.highWatermarkCandidate(8n), 5n, 'replica 3 is outside the ISR');
   });
 
+  it('counts a proposed, unanswered ISR at once: a joining replica may be elected before the answer', () => {
+    const set = new ReplicaSet(1);
+    set.assign({ leaderId: 1, replicas: [1, 2, 3], isr: [1, 2], partitionEpoch: 4 }, true, 0);
+    set.recordFetch(2, 9n, 9n, 1);
+    set.recordFetch(3, 6n, 9n, 1);
+    assert.equal(set.highWatermarkCandidate(9n), 9n);
+    set.pendingIsr = [1, 2, 3];
+    assert.equal(set.highWatermarkCandidate(9n), 6n, 'replica 3 is joining');
+    set.pendingIsr = undefined;
+    assert.equal(set.highWatermarkCandidate(9n), 9n);
+  });
+
   it('has no other replica to wait for when it is alone', () => {
     const set = new ReplicaSet(1);
     assert.equal(set.replicated, false);

@@ -31,6 +31,12 @@ export class ReplicaSet {
   replicas: readonly number[] = [];
   isr: readonly number[] = [];
   partitionEpoch = -1;
+  /**
+   * An ISR this leader proposed and the SC has not answered yet. Its members count for the high
+   * watermark at once: the SC may have committed it (and may elect a new member) before the answer
+   * arrives, so the high watermark must not pass a joining replica's log end meanwhile.
+   */
+  pendingIsr: readonly number[] | undefined;
   readonly #followers = new Map<number, FollowerProgress>();
 
   constructor(selfId: number, leaderId: number = selfId) {
@@ -83,10 +89,10 @@ export class ReplicaSet {
     return this.#followers.get(replicaId)?.logEndOffset ?? -1n;
   }
 
-  /** The smallest log end offset over the ISR, the leader's own being `leaderEndOffset`. */
+  /** The smallest log end offset over the ISR (and a pending one), the leader's own being `leaderEndOffset`. */
   highWatermarkCandidate(leaderEndOffset: bigint): bigint {
     let candidate = leaderEndOffset;
-    for (const id of this.isr) {
+    for (const id of new Set([...this.isr, ...(this.pendingIsr ?? [])])) {
       if (id === this.selfId) continue;
       const end = this.#followers.get(id)?.logEndOffset ?? -1n;
       if (end < candidate) candidate = end;
