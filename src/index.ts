@@ -6,6 +6,17 @@
 export { TideError, type TideErrorOptions } from './base/errors.ts';
 export { tideVersion } from './base/version.ts';
 export { Admin, adminDefaults } from './client/admin.ts';
+export {
+  type DeleteGroupResult,
+  GroupAdmin,
+  type GroupDescription,
+  type GroupListing,
+  type GroupMemberDescription,
+  type GroupPartitionOffsets,
+  type ResetOffsetResult,
+  type ResetOffsetsOptions,
+  type ResetTarget,
+} from './client/admin-groups.ts';
 export type {
   ClusterDescription,
   ConfigChanges,
@@ -20,6 +31,7 @@ export type {
   TopicDescription,
   TopicListing,
 } from './client/admin-types.ts';
+export type { AssignorName } from './client/assignors.ts';
 export {
   type BrokerAddress,
   ClusterClient,
@@ -44,7 +56,15 @@ export {
   TideClientError,
   type TideClientErrorOptions,
 } from './client/errors.ts';
+export {
+  GroupConsumer,
+  type GroupConsumerEvents,
+  type GroupConsumerOptions,
+  groupConsumerDefaults,
+  type TopicPartition,
+} from './client/group-consumer.ts';
 export { Offset } from './client/offset.ts';
+export type { PartitionOffset } from './client/offset-commits.ts';
 export type { Isolation } from './client/offset-lookup.ts';
 export {
   DefaultPartitioner,

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import type { ConsumerOptions, ConsumerRecord } from '../client/consumer.ts';
+import type { GroupConsumerOptions } from '../client/group-consumer.ts';
 import { Offset } from '../client/offset.ts';
 import type { Isolation } from '../client/offset-lookup.ts';
 import {
@@ -19,6 +20,10 @@ import {
  * continuously. Start: `-B` beginning, `-T N` the last N, `-H N` the first N (then stop), `--start
  * OFFSET`; stop: `--end OFFSET` (inclusive) or `-d` at the end as it was when consuming began.
  * Output: the value (`-k` prefixes `[key] `), a `-F` template, or `-O json|raw|table`.
+ * `--group G` reads as a member of consumer group G instead: the group shares the partitions among its
+ * members and each starts at the group's committed offset (`-B`: partitions without one start at the
+ * beginning, else at the end); positions are committed as records are printed and on exit.
+ * `--max-records N` stops after N records in all.
  */
 
 interface ConsumeFlags extends ConnectionFlags {
@@ -34,6 +39,8 @@ interface ConsumeFlags extends ConnectionFlags {
   readonly output: 'text' | 'json' | 'raw' | 'table';
   readonly isolation: Isolation;
   readonly maxWait?: number;
+  readonly group?: string;
+  readonly maxRecords?: number;
 }
 
 type Render = (record: ConsumerRecord) => string | Buffer;
@@ -43,7 +50,11 @@ export function consumeCommand(context: CliContext): Command {
     .description('print records of a topic (default: all partitions, new records, until interrupted)')
     .argument('<topic>', 'topic name')
     .option('-p, --partition <n>', 'partition to read (repeatable; default all)', collect, [])
-    .option('-B, --beginning', 'start at the beginning of each partition', false)
+    .option(
+      '-B, --beginning',
+      'start at the beginning of each partition (with --group: of those without a committed offset)',
+      false,
+    )
     .option('-T, --tail <n>', 'start <n> records before the end of each partition', integerArgument(0))
     .option('-H, --head <n>', 'read the first <n> records of each partition, then stop', integerArgument(0))
     .option('--start <offset>', 'start at this offset')
@@ -64,9 +75,15 @@ export function consumeCommand(context: CliContext): Command {
         .choices(['read_uncommitted', 'read_committed'])
         .default('read_uncommitted'),
     )
-    .option('--max-wait <ms>', 'how long the SPU holds a fetch while nothing arrives', integerArgument(0));
+    .option('--max-wait <ms>', 'how long the SPU holds a fetch while nothing arrives', integerArgument(0))
+    .option(
+      '-g, --group <group>',
+      'read as a member of this consumer group (committed offsets, shared partitions)',
+    )
+    .option('--max-records <n>', 'stop after <n> records in all', integerArgument(1));
   return withConnectionOptions(command).action(async (topic: string, flags: ConsumeFlags) => {
-    const options = consumerOptions(flags);
+    const groupOptions = flags.group === undefined ? undefined : groupConsumerOptions(flags, flags.group);
+    const options = groupOptions === undefined ? consumerOptions(flags) : undefined;
     const render = renderer(flags);
     const stop = new AbortController();
     const interrupt = (): void => stop.abort();
@@ -75,17 +92,66 @@ export function consumeCommand(context: CliContext): Command {
     context.stdout.on('error', interrupt); // e.g. EPIPE when piped into `head`
     try {
       await withTide(context, flags, async (tide) => {
-        const consumer = tide.consumer(topic, { ...options, signal: stop.signal });
+        const consumer =
+          groupOptions === undefined
+            ? tide.consumer(topic, { ...options, signal: stop.signal })
+            : tide.consumer(topic, { ...groupOptions, signal: stop.signal });
         if (flags.output === 'table' && flags.format === undefined) context.stdout.write(tableHeading());
-        for await (const batch of consumer.batches()) {
-          await write(context, batch.records.map(render));
+        if (flags.maxRecords === undefined) {
+          for await (const batch of consumer.batches()) await write(context, batch.records.map(render));
+          return;
         }
+        await printSome(context, consumer, flags.maxRecords, render);
       });
     } finally {
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);
     }
   });
+}
+
+/**
+ * Prints `count` records, one at a time, so that a group consumer counts exactly those as consumed
+ * (a whole fetch answer could hold more than are printed).
+ */
+async function printSome(
+  context: CliContext,
+  consumer: AsyncIterable<ConsumerRecord>,
+  count: number,
+  render: Render,
+): Promise<void> {
+  let printed = 0;
+  for await (const record of consumer) {
+    await write(context, [render(record)]);
+    printed++;
+    if (printed >= count) return;
+  }
+}
+
+/** Options of a group consumer; a UsageError for position flags, which the group's offsets replace. */
+export function groupConsumerOptions(flags: ConsumeFlags, group: string): GroupConsumerOptions {
+  const positional = [
+    ['-p', flags.partition.length > 0],
+    ['-T', flags.tail !== undefined],
+    ['-H', flags.head !== undefined],
+    ['--start', flags.start !== undefined],
+    ['--end', flags.end !== undefined],
+    ['-d', flags.disableContinuous],
+  ] as const;
+  const clash = positional.filter(([, given]) => given).map(([flag]) => flag);
+  if (clash.length > 0) {
+    throw new UsageError(
+      `${clash.join(', ')} cannot be combined with --group: the group assigns partitions and its committed offsets say where to start (use --max-records to stop)`,
+    );
+  }
+  if (group.trim() === '') throw new UsageError('--group needs a group id');
+  return {
+    group,
+    fromBeginning: flags.beginning,
+    isolation: flags.isolation,
+    clientId: 'tide-cli',
+    ...(flags.maxWait === undefined ? {} : { maxWaitMs: flags.maxWait }),
+  };
 }
 
 /** Turns the position flags into consumer options; a UsageError for contradicting flags. */

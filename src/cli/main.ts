@@ -11,6 +11,7 @@ import { clusterCommand } from './cluster.ts';
 import { type CliContext, configureTree, reportFailure } from './common.ts';
 import { completionsCommand } from './completions.ts';
 import { consumeCommand } from './consume.ts';
+import { consumerGroupCommand } from './consumer-group.ts';
 import { partitionCommand } from './partition.ts';
 import { produceCommand } from './produce.ts';
 import { profileCommand } from './profile.ts';
@@ -53,6 +54,7 @@ const program = new Command('tide')
   .addCommand(partitionCommand(context))
   .addCommand(produceCommand(context))
   .addCommand(consumeCommand(context))
+  .addCommand(consumerGroupCommand(context))
   .addCommand(completionsCommand(context, () => program));
 // Applied last, to every command: usage errors throw so that they exit with code 2.
 configureTree(program);

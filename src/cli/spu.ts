@@ -29,6 +29,24 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
       '--replica-lag-time-max-ms <ms>',
       'ms a follower may lag before its leader drops it from the ISR (default 10000)',
     )
+    .option(
+      '--replication-routes <id=host:port,...>',
+      'fetch replicas from leader SPU <id> at <host:port> instead of its advertised address (fault-injection proxies)',
+    )
+    .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when created (default 50)')
+    .option(
+      '--group-initial-rebalance-delay-ms <ms>',
+      'ms a new consumer group waits for more members before its first rebalance (default 3000)',
+    )
+    .option(
+      '--group-min-session-timeout-ms <ms>',
+      'smallest session timeout a group member may ask (default 6000)',
+    )
+    .option('--group-max-size <n>', 'members one consumer group may have (default 1000)')
+    .option(
+      '--offsets-retention-minutes <min>',
+      'how long offsets of an empty group are kept (default 10080)',
+    )
     .action(async (options: Record<string, string | boolean>) => {
       await run(options);
     });

@@ -102,6 +102,52 @@ export interface PartitionStatus extends PartitionPlacement {
   readonly sizeBytes: bigint | null;
   /** 'online', or the controller's status word (or the error name when the leader could not answer). */
   readonly status: string;
+  /** Some replica is out of the ISR (or its SPU is offline). */
+  readonly underReplicated: boolean;
+  /** Each replica's progress, in replica order. */
+  readonly replicaProgress: readonly ReplicaProgress[];
+  /** SPUs a reassignment in progress adds (empty when none is in progress). */
+  readonly addingReplicas: readonly number[];
+  /** SPUs a reassignment in progress removes. */
+  readonly removingReplicas: readonly number[];
+}
+
+/**
+ * One replica of a partition as its leader last reported it (the cluster's controller hears from each
+ * leader every few seconds, so the figures may be that old).
+ */
+export interface ReplicaProgress {
+  readonly replicaId: number;
+  readonly inSync: boolean;
+  /** Its log end offset; null when the leader does not know it yet (no fetch since it began leading). */
+  readonly logEndOffset: bigint | null;
+  /** Records it lacks: the leader's log end offset minus its own; null when unknown. */
+  readonly lag: bigint | null;
+}
+
+/** One partition to move: the target SPUs (preferred leader first), or null to cancel its move. */
+export interface PartitionReassignmentRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[] | null;
+}
+
+/** The outcome of one partition of `Admin.reassignPartitions`. */
+export interface PartitionReassignmentResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** Null when the move was recorded (it then proceeds in the background). */
+  readonly error: Error | null;
+}
+
+/** A partition move in progress. */
+export interface PartitionReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  /** Every SPU holding a replica now: the original ones and those being added. */
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
 }
 
 /** One SPU as `Admin.spus` reports it. */

@@ -30,6 +30,7 @@ import {
   createIncrementalAlterConfigsRequestAlterConfigsResource,
 } from '../protocol/messages/incremental-alter-configs.ts';
 import { createMetadataRequest, type MetadataResponseTopic } from '../protocol/messages/metadata.ts';
+import { GroupAdmin } from './admin-groups.ts';
 import type {
   ClusterDescription,
   ConfigChanges,
@@ -39,6 +40,9 @@ import type {
   CreateTopicOptions,
   DeleteTopicResult,
   PartitionPlacement,
+  PartitionReassignment,
+  PartitionReassignmentRequest,
+  PartitionReassignmentResult,
   PartitionStatus,
   SpuDescription,
   TopicDescription,
@@ -46,8 +50,15 @@ import type {
 } from './admin-types.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { kafkaError, throwIfError } from './errors.ts';
-import { partitionsFromListOffsets, placementOf, topicIdText } from './partition-status.ts';
+import {
+  partitionsFromListOffsets,
+  partitionsFromStatus,
+  placementOf,
+  topicIdText,
+} from './partition-status.ts';
+import { listPartitionReassignments, reassignPartitions } from './reassignment.ts';
 
+export * from './admin-groups.ts';
 export type * from './admin-types.ts';
 
 /**
@@ -81,6 +92,13 @@ export class Admin {
   constructor(cluster: ClusterClient) {
     this.#cluster = cluster;
   }
+
+  // Consumer groups (src/client/admin-groups.ts) --------------------------------------------------
+  /** Consumer groups: listGroups, describeGroup, deleteGroups, fetchOffsets, resetOffsets. */
+  groups(): GroupAdmin {
+    return new GroupAdmin(this.#cluster);
+  }
+  // ------------------------------------------------------------------------------------------------
 
   /** Creates a topic; throws TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_CONFIG, … */
   async createTopic(name: string, options: CreateTopicOptions = {}): Promise<CreatedTopic> {
@@ -307,12 +325,36 @@ export class Admin {
   async partitions(topic?: string): Promise<PartitionStatus[]> {
     if (topic !== undefined) await this.#cluster.topicMetadata(topic, { refresh: true });
     const status = await this.#topicStatus(topic === undefined ? null : [topic]);
-    if (status !== undefined) return status.flatMap(statusPartitions);
+    if (status !== undefined) return status.flatMap(partitionsFromStatus);
     await this.#cluster.refreshMetadata(topic === undefined ? null : [topic]);
     const topics = this.#cluster
       .cachedTopics()
       .filter((t) => (topic === undefined ? !t.isInternal : t.name === topic));
     return partitionsFromListOffsets(this.#cluster, topics);
+  }
+
+  /**
+   * Moves partitions to other SPUs (`replicas`: the target SPU ids, preferred leader first) or, with
+   * `replicas: null`, cancels the move in progress. Resolves once the controller recorded each
+   * move, with one outcome per partition (UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT,
+   * NO_REASSIGNMENT_IN_PROGRESS, …); the data is copied in the background: watch
+   * `listPartitionReassignments` or `partitions`. Not supported by a standalone SPU.
+   */
+  async reassignPartitions(
+    moves: readonly PartitionReassignmentRequest[],
+  ): Promise<PartitionReassignmentResult[]> {
+    const results = await reassignPartitions(
+      await this.#cluster.anyConnection(),
+      moves,
+      adminDefaults.timeoutMs,
+    );
+    for (const { topic } of moves) this.#cluster.invalidate(topic);
+    return results;
+  }
+
+  /** The partition moves in progress (of `topics`, or of every topic). */
+  async listPartitionReassignments(topics?: readonly string[]): Promise<PartitionReassignment[]> {
+    return listPartitionReassignments(await this.#cluster.anyConnection(), topics, adminDefaults.timeoutMs);
   }
 
   /** The SPUs with their status and how many partitions each leads. */
@@ -417,24 +459,4 @@ function toConfigEntry(config: DescribeConfigsResponseResourceResult): ConfigEnt
     readOnly: config.readOnly,
     sensitive: config.isSensitive,
   };
-}
-
-function statusPartitions(topic: DescribeTopicStatusResponseTopic): PartitionStatus[] {
-  return topic.partitions
-    .map((p) => ({
-      topic: topic.name,
-      partition: p.partition,
-      leaderId: p.leader,
-      leaderEpoch: p.leaderEpoch,
-      replicas: p.replicas,
-      isr: p.isr,
-      offlineReplicas: [],
-      error: null,
-      logStartOffset: p.logStartOffset,
-      logEndOffset: p.logEndOffset,
-      highWatermark: p.highWatermark,
-      sizeBytes: p.sizeBytes,
-      status: p.status,
-    }))
-    .sort((a, b) => a.partition - b.partition);
 }

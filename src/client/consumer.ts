@@ -10,8 +10,8 @@ import {
   type FetchResponsePartitionData,
 } from '../protocol/messages/fetch.ts';
 import { decodeRecordBatch } from '../protocol/record-batch.ts';
-import type { ClusterClient } from './cluster-client.ts';
-import { isRetriable, kafkaError } from './errors.ts';
+import type { ClusterClient, TopicMetadata } from './cluster-client.ts';
+import { isRetriable, kafkaError, TideClientError } from './errors.ts';
 import { Offset } from './offset.ts';
 import { type Isolation, isolationLevel, resetOffset, resolveOffsets } from './offset-lookup.ts';
 import type { Header } from './records.ts';
@@ -78,6 +78,7 @@ export interface PartitionRecords {
 }
 
 interface PartitionState {
+  readonly topic: string;
   readonly partition: number;
   position: bigint;
   end: bigint | undefined;
@@ -85,7 +86,7 @@ interface PartitionState {
   leaderId: number;
 }
 
-type Settings = Required<Omit<ConsumerOptions, 'partitions' | 'until' | 'signal'>> & {
+export type Settings = Required<Omit<ConsumerOptions, 'partitions' | 'until' | 'signal'>> & {
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
 };
@@ -124,22 +125,36 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 }
 
-/** One iteration of a consumer: positions, leaders and the fetches in flight. */
-class FetchRun {
+const stateKey = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
+
+/**
+ * One iteration of a consumer: positions, leaders and the fetches in flight. The plain consumer reads
+ * a fixed set of one topic's partitions (`start`); a group consumer adds and removes partitions of
+ * several topics as the group assigns them (`assign`, `unassign`, with `openEnded` so an empty or
+ * fully read set waits instead of ending) and `interrupt`s a round to handle a rebalance.
+ */
+export class FetchRun {
   readonly #cluster: ClusterClient;
   readonly #topic: string;
   readonly #settings: Settings;
-  readonly #signal: AbortSignal | undefined;
+  readonly #openEnded: boolean;
   readonly #stopper = new AbortController();
-  readonly #states = new Map<number, PartitionState>();
+  readonly #states = new Map<string, PartitionState>();
   readonly #fetches = new Map<number, Promise<FetchOutcome>>();
+  #interrupter = new AbortController();
   #backoffMs = 0;
 
-  constructor(cluster: ClusterClient, topic: string, settings: Settings, signal: AbortSignal | undefined) {
+  constructor(
+    cluster: ClusterClient,
+    topic: string,
+    settings: Settings,
+    signal: AbortSignal | undefined,
+    options: { openEnded?: boolean } = {},
+  ) {
     this.#cluster = cluster;
     this.#topic = topic;
     this.#settings = settings;
-    this.#signal = signal;
+    this.#openEnded = options.openEnded ?? false;
     if (signal !== undefined) {
       if (signal.aborted) this.#stopper.abort();
       else signal.addEventListener('abort', () => this.#stopper.abort(), { once: true });
@@ -154,8 +169,30 @@ class FetchRun {
     this.#stopper.abort();
   }
 
+  /** Ends the current (or next) `next()` early with no records. */
+  interrupt(): void {
+    this.#interrupter.abort();
+  }
+
+  /** Starts reading `topic`/`partition` at `position` (replacing any earlier position). */
+  assign(topic: string, partition: number, position: bigint): void {
+    this.#states.set(stateKey(topic, partition), {
+      topic,
+      partition,
+      position,
+      end: undefined,
+      leaderId: -1,
+    });
+  }
+
+  /** Stops reading `topic`/`partition`; answers already in flight for it are dropped. */
+  unassign(topic: string, partition: number): void {
+    this.#states.delete(stateKey(topic, partition));
+  }
+
   async start(partitions: readonly number[] | undefined, until: Offset | undefined): Promise<void> {
-    const metadata = await this.#cluster.topicMetadata(this.#topic);
+    const metadata = await this.#topicWhenPlaced();
+    if (metadata === undefined) return; // stopped while waiting
     const chosen = partitions ?? metadata.partitions.map((p) => p.partition);
     for (const partition of chosen) {
       if (!Number.isInteger(partition) || metadata.partitions[partition] === undefined) {
@@ -166,23 +203,57 @@ class FetchRun {
       }
     }
     const { isolation, offset } = this.#settings;
-    const starts = await this.#retrying(() =>
+    const starts = await this.#retrying(this.#topic, () =>
       resolveOffsets(this.#cluster, this.#topic, chosen, offset, isolation),
     );
     const ends =
       until === undefined
         ? undefined
-        : await this.#retrying(() => resolveOffsets(this.#cluster, this.#topic, chosen, until, isolation));
+        : await this.#retrying(this.#topic, () =>
+            resolveOffsets(this.#cluster, this.#topic, chosen, until, isolation),
+          );
     for (const partition of chosen) {
       const position = starts?.get(partition) ?? 0n;
-      this.#states.set(partition, { partition, position, end: ends?.get(partition), leaderId: -1 });
+      const end = ends?.get(partition);
+      this.#states.set(stateKey(this.#topic, partition), {
+        topic: this.#topic,
+        partition,
+        position,
+        end,
+        leaderId: -1,
+      });
+    }
+  }
+
+  /**
+   * The topic's metadata, waiting out LEADER_NOT_AVAILABLE: a topic just created is known to the SC
+   * before every SPU has it, and a consumer started at once must not fail for that. Other errors
+   * (an unknown topic above all) are thrown.
+   */
+  async #topicWhenPlaced(): Promise<TopicMetadata | undefined> {
+    for (;;) {
+      if (this.#stopped) return undefined;
+      try {
+        const metadata = await this.#cluster.topicMetadata(this.#topic, { refresh: this.#backoffMs > 0 });
+        this.#backoffMs = 0;
+        return metadata;
+      } catch (error) {
+        const placing =
+          error instanceof TideClientError && error.errorCode === errorCodes.LEADER_NOT_AVAILABLE;
+        if (!placing) throw error;
+        await this.#backOff();
+      }
     }
   }
 
   /** The next answer's records, or undefined when every partition reached its end or the run stopped. */
   async next(): Promise<PartitionRecords[] | undefined> {
     for (;;) {
-      if (this.#stopped || this.#finished()) return undefined;
+      if (this.#stopped || (!this.#openEnded && this.#finished())) return undefined;
+      if (this.#interrupter.signal.aborted) {
+        this.#interrupter = new AbortController();
+        return [];
+      }
       if ([...this.#states.values()].some((state) => state.leaderId < 0 && !this.#done(state))) {
         if (!(await this.#findLeaders())) continue;
       }
@@ -192,7 +263,7 @@ class FetchRun {
         continue;
       }
       const outcome = await this.#raceFetches();
-      if (outcome === undefined) return undefined;
+      if (outcome === undefined) continue; // stopped or interrupted: the loop's checks answer
       const results = await this.#handle(outcome);
       if (results.length > 0) return results;
     }
@@ -210,9 +281,14 @@ class FetchRun {
   /** Refreshes metadata and assigns leaderless partitions; false (after a backoff) when that failed. */
   async #findLeaders(): Promise<boolean> {
     try {
-      const metadata = await this.#cluster.topicMetadata(this.#topic, { refresh: true });
-      for (const state of this.#states.values()) {
-        if (state.leaderId < 0) state.leaderId = metadata.partitions[state.partition]?.leaderId ?? -1;
+      const topics = new Set([...this.#states.values()].filter((s) => s.leaderId < 0).map((s) => s.topic));
+      for (const topic of topics) {
+        const metadata = await this.#cluster.topicMetadata(topic, { refresh: true });
+        for (const state of this.#states.values()) {
+          if (state.leaderId < 0 && state.topic === topic) {
+            state.leaderId = metadata.partitions[state.partition]?.leaderId ?? -1;
+          }
+        }
       }
       this.#backoffMs = 0;
       return true;
@@ -231,14 +307,15 @@ class FetchRun {
 
   async #sleep(ms: number): Promise<void> {
     try {
-      await delay(ms, undefined, { signal: this.#stopper.signal });
+      const signal = AbortSignal.any([this.#stopper.signal, this.#interrupter.signal]);
+      await delay(ms, undefined, { signal });
     } catch {
       // Stopped: the caller's loop sees it.
     }
   }
 
   /** Runs `lookup` until it succeeds, retrying retriable failures with backoff; undefined when stopped. */
-  async #retrying<T>(lookup: () => Promise<T>): Promise<T | undefined> {
+  async #retrying<T>(topic: string, lookup: () => Promise<T>): Promise<T | undefined> {
     for (;;) {
       if (this.#stopped) return undefined;
       try {
@@ -247,7 +324,7 @@ class FetchRun {
         return result;
       } catch (error) {
         if (!isRetriable(error)) throw error;
-        this.#cluster.invalidate(this.#topic);
+        this.#cluster.invalidate(topic);
         await this.#backOff();
       }
     }
@@ -269,7 +346,7 @@ class FetchRun {
   }
 
   async #fetch(leaderId: number, states: readonly PartitionState[]): Promise<FetchOutcome> {
-    const asked = states.map((state) => ({ partition: state.partition, position: state.position }));
+    const asked = states.map(({ topic, partition, position }) => ({ topic, partition, position }));
     try {
       const connection = await this.#cluster.connectionTo(leaderId, { once: true });
       const response = await connection.call(apiKeys.Fetch, this.#fetchRequest(asked));
@@ -279,22 +356,25 @@ class FetchRun {
     }
   }
 
-  #fetchRequest(asked: readonly { partition: number; position: bigint }[]) {
+  #fetchRequest(asked: readonly Asked[]) {
     const { maxWaitMs, maxBytes, partitionMaxBytes, isolation } = this.#settings;
+    const topics = [...new Set(asked.map((a) => a.topic))];
     return createFetchRequest({
       replicaId: -1,
       maxWaitMs,
       minBytes: 1,
       maxBytes,
       isolationLevel: isolationLevel(isolation),
-      topics: [
+      topics: topics.map((topic) =>
         createFetchRequestTopic({
-          topic: this.#topic,
-          partitions: asked.map(({ partition, position }) =>
-            createFetchRequestPartition({ partition, fetchOffset: position, partitionMaxBytes }),
-          ),
+          topic,
+          partitions: asked
+            .filter((a) => a.topic === topic)
+            .map(({ partition, position }) =>
+              createFetchRequestPartition({ partition, fetchOffset: position, partitionMaxBytes }),
+            ),
         }),
-      ],
+      ),
     });
   }
 
@@ -302,24 +382,30 @@ class FetchRun {
     // One listener per round, removed when the round ends, so a long-running consumer does not pile
     // them up on the stop signal.
     let onStop: (() => void) | undefined;
-    const stopped = new Promise<undefined>((resolve) => {
-      if (this.#stopped) resolve(undefined);
-      onStop = () => resolve(undefined);
+    const interrupter = this.#interrupter.signal;
+    const stopped = new Promise<'stopped'>((resolve) => {
+      if (this.#stopped || interrupter.aborted) resolve('stopped');
+      onStop = () => resolve('stopped');
       this.#stopper.signal.addEventListener('abort', onStop, { once: true });
+      interrupter.addEventListener('abort', onStop, { once: true });
     });
     try {
       const outcome = await Promise.race([...this.#fetches.values(), stopped]);
-      if (outcome !== undefined) this.#fetches.delete(outcome.leaderId);
+      if (outcome === 'stopped') return undefined;
+      this.#fetches.delete(outcome.leaderId);
       return outcome;
     } finally {
-      if (onStop !== undefined) this.#stopper.signal.removeEventListener('abort', onStop);
+      if (onStop !== undefined) {
+        this.#stopper.signal.removeEventListener('abort', onStop);
+        interrupter.removeEventListener('abort', onStop);
+      }
     }
   }
 
   async #handle(outcome: FetchOutcome): Promise<PartitionRecords[]> {
     if (outcome.error !== undefined || outcome.response === undefined) {
       if (!isRetriable(outcome.error)) throw outcome.error;
-      this.#loseLeader(outcome.asked.map((a) => a.partition));
+      this.#loseLeader(outcome.asked);
       await this.#backOff();
       return [];
     }
@@ -328,9 +414,12 @@ class FetchRun {
     }
     this.#backoffMs = 0;
     const results: PartitionRecords[] = [];
-    for (const answer of outcome.response.responses.flatMap((topic) => topic.partitions)) {
-      const state = this.#states.get(answer.partitionIndex);
-      const asked = outcome.asked.find((a) => a.partition === answer.partitionIndex);
+    const answers = outcome.response.responses.flatMap((topic) =>
+      topic.partitions.map((answer) => ({ topic: topic.topic, answer })),
+    );
+    for (const { topic, answer } of answers) {
+      const state = this.#states.get(stateKey(topic, answer.partitionIndex));
+      const asked = outcome.asked.find((a) => a.topic === topic && a.partition === answer.partitionIndex);
       // Positions moved since the request (a reset, a new leader): this answer is stale for them.
       if (state === undefined || asked === undefined || asked.position !== state.position) continue;
       if (answer.errorCode === errorCodes.NONE) {
@@ -342,10 +431,10 @@ class FetchRun {
     return results;
   }
 
-  #loseLeader(partitions: readonly number[]): void {
-    this.#cluster.invalidate(this.#topic);
-    for (const partition of partitions) {
-      const state = this.#states.get(partition);
+  #loseLeader(partitions: readonly { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) {
+      this.#cluster.invalidate(topic);
+      const state = this.#states.get(stateKey(topic, partition));
       if (state !== undefined) state.leaderId = -1;
     }
   }
@@ -356,18 +445,18 @@ class FetchRun {
       if (policy === 'error') {
         throw kafkaError(
           code,
-          `offset ${state.position} is out of range in ${this.#topic}-${state.partition}`,
+          `offset ${state.position} is out of range in ${state.topic}-${state.partition}`,
         );
       }
-      const reset = await this.#retrying(() =>
-        resetOffset(this.#cluster, this.#topic, state.partition, policy, this.#settings.isolation),
+      const reset = await this.#retrying(state.topic, () =>
+        resetOffset(this.#cluster, state.topic, state.partition, policy, this.#settings.isolation),
       );
       if (reset !== undefined) state.position = reset;
       return;
     }
-    const error = kafkaError(code, `fetching ${this.#topic}-${state.partition}`);
+    const error = kafkaError(code, `fetching ${state.topic}-${state.partition}`);
     if (!error.retriable) throw error;
-    this.#loseLeader([state.partition]);
+    this.#loseLeader([state]);
     await this.#backOff();
   }
 
@@ -386,7 +475,7 @@ class FetchRun {
       if (state.end === undefined || nextOffset < state.end) state.position = nextOffset;
       else state.position = state.end;
     }
-    return { topic: this.#topic, partition: state.partition, records, highWatermark: answer.highWatermark };
+    return { topic: state.topic, partition: state.partition, records, highWatermark: answer.highWatermark };
   }
 
   #collect(state: PartitionState, batch: Buffer, records: ConsumerRecord[]): void {
@@ -394,7 +483,7 @@ class FetchRun {
       if (record.offset < state.position) continue;
       if (state.end !== undefined && record.offset >= state.end) break;
       records.push({
-        topic: this.#topic,
+        topic: state.topic,
         partition: state.partition,
         offset: record.offset,
         key: record.key,
@@ -412,9 +501,15 @@ class FetchRun {
   }
 }
 
+interface Asked {
+  readonly topic: string;
+  readonly partition: number;
+  readonly position: bigint;
+}
+
 interface FetchOutcome {
   readonly leaderId: number;
-  readonly asked: readonly { partition: number; position: bigint }[];
+  readonly asked: readonly Asked[];
   readonly response?: FetchResponse;
   readonly error?: unknown;
 }

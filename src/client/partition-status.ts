@@ -1,4 +1,5 @@
 import { apiKeys } from '../protocol/messages/api-keys.ts';
+import type { DescribeTopicStatusResponseTopic } from '../protocol/messages/describe-topic-status.ts';
 import { errorCodes, errorName } from '../protocol/messages/error-codes.ts';
 import {
   createListOffsetsRequest,
@@ -6,7 +7,7 @@ import {
   createListOffsetsRequestTopic,
   type ListOffsetsResponse,
 } from '../protocol/messages/list-offsets.ts';
-import type { PartitionPlacement, PartitionStatus } from './admin-types.ts';
+import type { PartitionPlacement, PartitionStatus, ReplicaProgress } from './admin-types.ts';
 import type { ClusterClient, PartitionMetadata, TopicMetadata } from './cluster-client.ts';
 
 /**
@@ -21,6 +22,10 @@ const consumerReplicaId = -1;
 const debuggingReplicaId = -2;
 
 type Offsets = Pick<PartitionStatus, 'logStartOffset' | 'logEndOffset' | 'highWatermark' | 'status'>;
+type Progress = Pick<
+  PartitionStatus,
+  'underReplicated' | 'replicaProgress' | 'addingReplicas' | 'removingReplicas'
+>;
 
 /** Kafka's textual topic id: the 16 bytes in base64url without padding; '' for the zero id. */
 export function topicIdText(topicId: Buffer): string {
@@ -60,12 +65,14 @@ export async function partitionsFromListOffsets(
   );
   return topics
     .flatMap((topic) =>
-      topic.partitions.map((partition) => ({
-        topic: topic.name,
-        ...placementOf(partition),
-        ...(offsets.get(keyOf(partition.topic, partition.partition)) ?? unknownOffsets('UNKNOWN')),
-        sizeBytes: null,
-      })),
+      topic.partitions
+        .map((partition) => ({
+          topic: topic.name,
+          ...placementOf(partition),
+          ...(offsets.get(keyOf(partition.topic, partition.partition)) ?? unknownOffsets('UNKNOWN')),
+          sizeBytes: null,
+        }))
+        .map((status) => ({ ...status, ...progressWithoutController(status) })),
     )
     .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
@@ -141,4 +148,67 @@ function unknownOffsets(status: string): Offsets {
 
 function keyOf(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/**
+ * Without a controller only the leader's own log end is known: followers (a standalone SPU has none)
+ * show as unknown.
+ */
+function progressWithoutController(status: Omit<PartitionStatus, keyof Progress>): Progress {
+  const leaderEnd = status.logEndOffset < 0n ? null : status.logEndOffset;
+  return {
+    underReplicated: status.offlineReplicas.length > 0 || status.isr.length < status.replicas.length,
+    replicaProgress: status.replicas.map((replicaId) =>
+      replicaProgressOf(replicaId, status.isr, replicaId === status.leaderId ? leaderEnd : null, leaderEnd),
+    ),
+    addingReplicas: [],
+    removingReplicas: [],
+  };
+}
+
+/** Partitions as the controller reports them (DescribeTopicStatus), sorted by index. */
+export function partitionsFromStatus(topic: DescribeTopicStatusResponseTopic): PartitionStatus[] {
+  return topic.partitions
+    .map((p) => {
+      const leaderEnd = p.logEndOffset < 0n ? null : p.logEndOffset;
+      const reported = new Map(p.replicaLogEndOffsets.map((r) => [r.replicaId, r.logEndOffset]));
+      return {
+        topic: topic.name,
+        partition: p.partition,
+        leaderId: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: [],
+        error: null,
+        logStartOffset: p.logStartOffset,
+        logEndOffset: p.logEndOffset,
+        highWatermark: p.highWatermark,
+        sizeBytes: p.sizeBytes,
+        status: p.status,
+        underReplicated: p.status === 'under-replicated' || p.isr.length < p.replicas.length,
+        replicaProgress: p.replicas.map((replicaId) => {
+          const end = reported.get(replicaId) ?? (replicaId === p.leader ? p.logEndOffset : -1n);
+          return replicaProgressOf(replicaId, p.isr, end < 0n ? null : end, leaderEnd);
+        }),
+        addingReplicas: p.addingReplicas,
+        removingReplicas: p.removingReplicas,
+      };
+    })
+    .sort((a, b) => a.partition - b.partition);
+}
+
+function replicaProgressOf(
+  replicaId: number,
+  isr: readonly number[],
+  logEndOffset: bigint | null,
+  leaderEnd: bigint | null,
+): ReplicaProgress {
+  const lag = logEndOffset === null || leaderEnd === null ? null : leaderEnd - logEndOffset;
+  return {
+    replicaId,
+    inSync: isr.includes(replicaId),
+    logEndOffset,
+    lag: lag === null ? null : lag < 0n ? 0n : lag,
+  };
 }

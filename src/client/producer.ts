@@ -15,11 +15,14 @@ import type { RecordInput } from '../protocol/record-batch.ts';
 import type { ClusterClient, TopicMetadata } from './cluster-client.ts';
 import { clientErrorCodes, isRetriable, kafkaError, TideClientError } from './errors.ts';
 import { DefaultPartitioner, type Partitioner } from './partitioner.ts';
+import { ProducerIdentity } from './producer-identity.ts';
 import {
+  addSequence,
   estimateRecordBytes,
   type PartitionQueue,
   type ProducerBatch,
   RecordAccumulator,
+  stampProducer,
 } from './record-accumulator.ts';
 import { type BytesInput, type HeadersInput, toBytes, toHeaders } from './records.ts';
 
@@ -35,8 +38,19 @@ import { type BytesInput, type HeadersInput, toBytes, toHeaders } from './record
  * everything in flight has been answered, then the failed batches are resent one at a time, oldest
  * first, and pipelining resumes once they are through. Errors of that kind hit every batch queued
  * behind on the same connection too (the SPU answers in order), so later batches do not overtake a
- * failed one. Without idempotence (sequence numbers checked by the broker) a retry can still duplicate
- * a batch whose answer was lost; with `maxInFlight: 1` nothing is ever pipelined.
+ * failed one.
+ *
+ * Idempotence (the default with acks=all): the producer asks an SPU for a producer id and epoch
+ * (InitProducerId) before its first send, and gives each batch, at its first send, the next sequence
+ * number of its partition; a resend carries the same bytes, so a leader that already appended it
+ * answers with the original offset instead of appending it twice (a retry after a lost answer stores
+ * the records once). At most 5 requests are in flight per partition, the window the SPU remembers.
+ * A batch refused for its sequence or epoch (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+ * INVALID_PRODUCER_EPOCH) fails when it was the first unacknowledged batch of its partition (records
+ * before it were lost or the producer was fenced); later batches refused because of it were not
+ * stored and are retried. The producer then bumps its epoch, once nothing is in flight and every batch
+ * whose outcome is unknown has been resolved by a resend, and every partition starts again at 0.
+ * Without idempotence a retry can duplicate a batch whose answer was lost.
  */
 
 export const producerDefaults = Object.freeze({
@@ -52,7 +66,7 @@ export const producerDefaults = Object.freeze({
   retryBackoffMaxMs: 1_000, // ms
   deliveryTimeoutMs: 120_000, // ms from send to acknowledgement or failure
   requestTimeoutMs: 30_000, // ms the SPU may wait for replicas (the request's timeout)
-  maxInFlight: 5, // Produce requests outstanding per SPU
+  maxInFlight: 5, // Produce requests outstanding per SPU (at most 5 when idempotent)
   bufferBytes: 32 * 1024 * 1024, // bytes of records accepted and not yet acknowledged
   sendTimeoutMs: 60_000, // ms `send` waits for buffer space (or metadata) before rejecting
   unknownTopicWaitMs: 1_000, // ms `send` keeps looking for a topic that metadata says does not exist
@@ -72,7 +86,10 @@ export interface ProducerOptions {
   readonly deliveryTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxInFlight?: number;
-  /** Exactly-once delivery per partition; not supported yet (must be false). */
+  /**
+   * Exactly-once appends per partition across retries (producer id and sequence numbers). Default:
+   * true with acks=all and maxInFlight ≤ 5; requires both.
+   */
   readonly idempotent?: boolean;
   readonly bufferBytes?: number;
   readonly sendTimeoutMs?: number;
@@ -101,6 +118,7 @@ export interface RecordMetadata {
 
 type Settings = Required<Omit<ProducerOptions, 'acks' | 'partitioner' | 'idempotent'>> & {
   acks: Acks;
+  idempotent: boolean;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
 };
@@ -114,17 +132,36 @@ const staleMetadataCodes: ReadonlySet<number> = new Set([
   errorCodes.UNKNOWN_LEADER_EPOCH,
 ]);
 
+/** Requests in flight per partition an idempotent producer may have: what the SPU remembers. */
+const idempotentInflightMax = 5;
+
+/** Produce errors about the producer's sequence or epoch (idempotence). */
+const sequenceErrorCodes: ReadonlySet<number> = new Set([
+  errorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  errorCodes.UNKNOWN_PRODUCER_ID,
+  errorCodes.INVALID_PRODUCER_EPOCH,
+]);
+
 function settle(options: ProducerOptions): Settings {
-  if (options.idempotent === true) {
-    throw new TideError(clientErrorCodes.notSupported, 'idempotent producers are not supported yet');
-  }
-  const { acks, partitioner: _partitioner, idempotent: _idempotent, ...rest } = options;
+  const { acks, partitioner: _partitioner, idempotent, ...rest } = options;
+  const resolvedAcks = acks === 'all' ? -1 : (acks ?? producerDefaults.acks);
+  const maxInFlight = rest.maxInFlight ?? producerDefaults.maxInFlight;
   const settings: Settings = {
     ...producerDefaults,
     clock: systemClock,
     ...rest,
-    acks: acks === 'all' ? -1 : (acks ?? producerDefaults.acks),
+    acks: resolvedAcks,
+    idempotent: idempotent ?? (resolvedAcks === -1 && maxInFlight <= idempotentInflightMax),
   };
+  if (settings.idempotent && settings.acks !== -1) {
+    throw new TideError(clientErrorCodes.invalidArgument, 'an idempotent producer needs acks=all (-1)');
+  }
+  if (settings.idempotent && settings.maxInFlight > idempotentInflightMax) {
+    throw new TideError(
+      clientErrorCodes.invalidArgument,
+      `an idempotent producer allows at most ${idempotentInflightMax} requests in flight (maxInFlight)`,
+    );
+  }
   const positive = ['batchBytes', 'maxRequestBytes', 'maxInFlight', 'bufferBytes'] as const;
   for (const name of positive) {
     if (!Number.isInteger(settings[name]) || settings[name] < 1) {
@@ -156,9 +193,11 @@ export class Producer {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAtMs = 0;
   #closed = false;
+  readonly #identity: ProducerIdentity;
 
   constructor(cluster: ClusterClient, topic: string | undefined, options: ProducerOptions = {}) {
     this.#cluster = cluster;
+    this.#identity = new ProducerIdentity(cluster);
     this.#topic = topic;
     this.#settings = settle(options);
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
@@ -179,6 +218,11 @@ export class Producer {
   /** Records accepted and not yet acknowledged or failed. */
   get pendingRecords(): number {
     return this.#pendingRecords;
+  }
+
+  /** The producer id and epoch of an idempotent producer (-1 before the first send). */
+  get producerIdentity(): { readonly producerId: bigint; readonly epoch: number } {
+    return { producerId: this.#identity.producerId, epoch: this.#identity.epoch };
   }
 
   /** Sends one record; resolves once it is acknowledged (per `acks`), rejects when delivery fails. */
@@ -343,6 +387,7 @@ export class Producer {
     const byBroker = new Map<number, ProducerBatch[]>();
     const requestBytes = new Map<number, number>();
     let nextRetryMs = Number.POSITIVE_INFINITY;
+    const sequencesReady = this.#sequencesReady();
     for (const queue of this.#accumulator.queues()) {
       this.#expire(queue, nowMs);
       const batch = queue.ready[0];
@@ -351,8 +396,11 @@ export class Producer {
         nextRetryMs = Math.min(nextRetryMs, batch.notBeforeMs);
         continue;
       }
+      const needsSequence = this.#settings.idempotent && batch.baseSequence < 0;
+      if (needsSequence && !sequencesReady) continue;
       const brokerId = this.#leaderOf(queue);
       if (brokerId === undefined || !this.#brokerReady(brokerId)) continue;
+      if (needsSequence) this.#assignSequence(queue, batch);
       const bytes = (requestBytes.get(brokerId) ?? 0) + batch.encoded!.length;
       const group = byBroker.get(brokerId) ?? [];
       if (group.length > 0 && bytes > this.#settings.maxRequestBytes) continue;
@@ -373,6 +421,53 @@ export class Producer {
     if (nextRetryMs !== Number.POSITIVE_INFINITY) this.#drainAt(nextRetryMs - nowMs);
     // A request just sent may leave more ready batches (one batch per partition per request).
     if (byBroker.size > 0 && this.#anyReady()) this.#scheduleDrain();
+  }
+
+  /**
+   * Idempotence: whether batches may take new sequence numbers now. Starts InitProducerId when the
+   * producer has no id yet, or when a bump is wanted and it is safe: nothing in flight and no batch
+   * whose outcome is unknown (sent, unanswered, waiting for its resend under the current epoch).
+   */
+  #sequencesReady(): boolean {
+    if (!this.#settings.idempotent) return true;
+    const identity = this.#identity;
+    if (identity.ready) return true;
+    if (identity.loading) return false;
+    if (identity.bumpWanted && this.#anyUnresolved()) return false;
+    identity.load().then(
+      () => {
+        for (const queue of this.#accumulator.queues()) {
+          queue.producerSequence = 0;
+          queue.ackedSequence = 0;
+        }
+        this.#scheduleDrain();
+      },
+      (error: unknown) => {
+        if (isRetriable(error) && !this.#cluster.isClosed) {
+          this.#drainAt(this.#settings.retryBackoffMs);
+          return;
+        }
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const queue of this.#accumulator.queues())
+          for (const batch of queue.ready.splice(0)) this.#finish(batch, failure);
+      },
+    );
+    return false;
+  }
+
+  /** A batch was sent and not answered yet, or is waiting to be resent with its sequence. */
+  #anyUnresolved(): boolean {
+    for (const queue of this.#accumulator.queues()) {
+      if (queue.inflight > 0 || queue.ready.some((batch) => batch.baseSequence >= 0)) return true;
+    }
+    return false;
+  }
+
+  /** First send of a batch: the partition's next sequence number, stamped into its bytes. */
+  #assignSequence(queue: PartitionQueue, batch: ProducerBatch): void {
+    batch.baseSequence = queue.producerSequence;
+    queue.producerSequence = addSequence(queue.producerSequence, batch.records.length);
+    stampProducer(batch.encoded!, this.#identity.producerId, this.#identity.epoch, batch.baseSequence);
   }
 
   #anyReady(): boolean {
@@ -534,6 +629,8 @@ export class Producer {
         );
       } else if (answer.errorCode === errorCodes.NONE) {
         this.#succeed(batch, answer.baseOffset);
+      } else if (this.#settings.idempotent && sequenceErrorCodes.has(answer.errorCode)) {
+        this.#sequenceRefused(batch, kafkaError(answer.errorCode, answer.errorMessage ?? undefined));
       } else {
         this.#failed(batch, kafkaError(answer.errorCode, answer.errorMessage ?? undefined));
       }
@@ -548,6 +645,7 @@ export class Producer {
   #succeed(batch: ProducerBatch, baseOffset: bigint): void {
     const queue = this.#accumulator.queueFor(batch.topic, batch.partition);
     queue.inflight--;
+    if (batch.baseSequence >= 0) queue.ackedSequence = addSequence(batch.baseSequence, batch.records.length);
     batch.succeed(baseOffset);
     this.#accumulator.release(batch.estimatedBytes - 61);
     this.#endRecovery(queue);
@@ -587,6 +685,28 @@ export class Producer {
     );
     batch.attempts++;
     batch.notBeforeMs = nowMs + backoffMs;
+    queue.recovering = true;
+    this.#accumulator.requeue(queue, batch);
+  }
+
+  /**
+   * A batch refused for its sequence or epoch. The first unacknowledged batch of its partition fails
+   * (records the SPU acknowledged before it are gone, or another producer took over the id); a later
+   * one was refused because of an earlier failure, was not stored, and waits for a new sequence. The
+   * epoch is bumped before anything takes a new sequence.
+   */
+  #sequenceRefused(batch: ProducerBatch, error: Error): void {
+    const queue = this.#accumulator.queueFor(batch.topic, batch.partition);
+    queue.inflight--;
+    this.#identity.requestBump();
+    const inTime = this.#settings.clock.monotonicMs() - batch.createdAtMs < this.#settings.deliveryTimeoutMs;
+    if (batch.baseSequence === queue.ackedSequence || !inTime || this.#cluster.isClosed) {
+      this.#finish(batch, error);
+      this.#endRecovery(queue);
+      return;
+    }
+    batch.baseSequence = -1;
+    batch.attempts++;
     queue.recovering = true;
     this.#accumulator.requeue(queue, batch);
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeRecordBatch } from '../protocol/record-batch.ts';
-import { type PartitionQueue, RecordAccumulator } from './record-accumulator.ts';
+import { checkBatch } from '../protocol/batch-header.ts';
+import { decodeRecordBatch, encodeRecordBatch } from '../protocol/record-batch.ts';
+import { addSequence, type PartitionQueue, RecordAccumulator, stampProducer } from './record-accumulator.ts';
 
 function accumulator(options: { batchBytes?: number; bufferBytes?: number; sendTimeoutMs?: number } = {}) {
   const sealed: PartitionQueue[] = [];
@@ -67,4 +68,14 @@ describe('RecordAccumulator', () => {
     await assert.rejects(instance.reserve(60), { code: 'BUFFER_FULL' });
     await assert.rejects(instance.reserve(101), /can never fit/);
   });
+});
+
+test('stamping a producer id, epoch and sequence keeps the batch valid; sequences wrap', () => {
+  const batch = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('a') }] });
+  stampProducer(batch, 77n, 3, 12);
+  checkBatch(batch);
+  const decoded = decodeRecordBatch(batch);
+  assert.deepEqual([decoded.producerId, decoded.producerEpoch, decoded.baseSequence], [77n, 3, 12]);
+  assert.equal(addSequence(2 ** 31 - 2, 3), 1);
+  assert.equal(addSequence(5, 3), 8);
 });

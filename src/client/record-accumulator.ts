@@ -1,4 +1,5 @@
 import { TideError } from '../base/errors.ts';
+import { batchHeader, computeBatchCrc } from '../protocol/batch-header.ts';
 import type { Codec } from '../protocol/compression/compression.ts';
 import { encodeRecordBatch, type RecordInput } from '../protocol/record-batch.ts';
 import { clientErrorCodes } from './errors.ts';
@@ -34,6 +35,11 @@ export class ProducerBatch {
   attempts = 0;
   /** Not resent before this monotonic time (retry backoff). */
   notBeforeMs = 0;
+  /**
+   * Idempotent producers: the batch's first sequence number, given at its first send (so sequences
+   * follow send order) and kept for every resend of the same bytes; -1 while it has none.
+   */
+  baseSequence = -1;
 
   constructor(topic: string, partition: number, sequence: number, createdAtMs: number) {
     this.topic = topic;
@@ -67,6 +73,29 @@ export interface PartitionQueue {
   /** Set after a retriable failure: one batch at a time until the retried ones are through. */
   recovering: boolean;
   nextSequence: number;
+  /** Idempotent producers: the sequence number the next batch sent for the first time gets. */
+  producerSequence: number;
+  /** Idempotent producers: the sequence after the last acknowledged batch (of the current epoch). */
+  ackedSequence: number;
+}
+
+/** Sequence numbers are int32 and wrap to 0 after 2^31 - 1, as the brokers expect. */
+const sequenceLimit = 2 ** 31;
+
+/** `sequence` advanced by `count`, wrapping like a broker does. */
+export function addSequence(sequence: number, count: number): number {
+  return (sequence + count) % sequenceLimit;
+}
+
+/**
+ * Stamps an encoded batch with its producer id, epoch and first sequence. Those fields are covered
+ * by the CRC, which is recomputed: one pass over the batch per first send, never per record.
+ */
+export function stampProducer(batch: Buffer, producerId: bigint, epoch: number, baseSequence: number): void {
+  batch.writeBigInt64BE(producerId, batchHeader.producerId);
+  batch.writeInt16BE(epoch, batchHeader.producerEpoch);
+  batch.writeInt32BE(baseSequence, batchHeader.baseSequence);
+  batch.writeUInt32BE(computeBatchCrc(batch), batchHeader.crc);
 }
 
 /** The v2 batch header plus the int32 length prefix Kafka counts in message sizes. */
@@ -191,6 +220,8 @@ export class RecordAccumulator {
         inflight: 0,
         recovering: false,
         nextSequence: 0,
+        producerSequence: 0,
+        ackedSequence: 0,
       };
       this.#queues.set(id, queue);
     }

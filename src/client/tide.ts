@@ -3,6 +3,7 @@ import { Admin } from './admin.ts';
 import { ClusterClient, type ClusterClientOptions } from './cluster-client.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { clientErrorCodes } from './errors.ts';
+import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { defaultProfilesPath, resolveProfile } from './profiles.ts';
 
@@ -56,6 +57,7 @@ export class Tide {
   readonly cluster: ClusterClient;
   readonly #lifetime = new AbortController();
   readonly #producers = new Set<Producer>();
+  readonly #groupConsumers = new Set<GroupConsumer>();
   #closing: Promise<void> | undefined;
 
   private constructor(cluster: ClusterClient) {
@@ -98,21 +100,44 @@ export class Tide {
     return producer;
   }
 
-  /** Records of `topic` as an async iterable; it ends when this client closes. */
-  consumer(topic: string, options: ConsumerOptions = {}): Consumer {
+  /**
+   * Records as an async iterable; it ends when this client closes. With `group`, a member of that
+   * consumer group reading its share of `topics` from the group's committed offsets (see
+   * GroupConsumer: `commit()`, events 'assigned' / 'revoked' / 'lost', `close()`); without, a reader
+   * of `topic`'s partitions from `offset`.
+   */
+  consumer(topics: string | readonly string[], options: GroupConsumerOptions): GroupConsumer;
+  consumer(topic: string, options?: ConsumerOptions): Consumer;
+  consumer(
+    topics: string | readonly string[],
+    options: ConsumerOptions | GroupConsumerOptions = {},
+  ): Consumer | GroupConsumer {
     const signal =
       options.signal === undefined
         ? this.#lifetime.signal
         : AbortSignal.any([options.signal, this.#lifetime.signal]);
-    return new Consumer(this.cluster, topic, { ...options, signal });
+    if ('group' in options && options.group !== undefined) {
+      const consumer = new GroupConsumer(this.cluster, topics, { ...options, signal });
+      this.#groupConsumers.add(consumer);
+      void consumer.closed.then(() => this.#groupConsumers.delete(consumer));
+      return consumer;
+    }
+    if (typeof topics !== 'string') {
+      throw new TideError(clientErrorCodes.invalidArgument, 'several topics need a consumer group (`group`)');
+    }
+    return new Consumer(this.cluster, topics, { ...options, signal });
   }
 
-  /** Flushes and closes every producer, ends consumers, then closes the connections. */
+  /** Flushes and closes every producer, closes group consumers, ends consumers, then closes the connections. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const producers = [...this.#producers];
       this.#producers.clear();
       await Promise.allSettled(producers.map((producer) => producer.close()));
+      // Group consumers commit and leave their groups while the connections are still open.
+      const groupConsumers = [...this.#groupConsumers];
+      this.#groupConsumers.clear();
+      await Promise.allSettled(groupConsumers.map((consumer) => consumer.close()));
       this.#lifetime.abort();
       await this.cluster.close();
     })();
