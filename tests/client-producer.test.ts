@@ -113,8 +113,9 @@ describe('producer against a real SPU', () => {
     }
   });
 
-  test('idempotent producers are refused clearly; bad options are refused', () => {
-    assert.throws(() => new Producer(cluster, 't', { idempotent: true }), /not supported yet/);
+  test('idempotence needs acks=all and at most 5 in flight; bad options are refused', () => {
+    assert.throws(() => new Producer(cluster, 't', { idempotent: true, acks: 1 }), /acks=all/);
+    assert.throws(() => new Producer(cluster, 't', { idempotent: true, maxInFlight: 6 }), /at most 5/);
     assert.throws(() => new Producer(cluster, 't', { batchBytes: 0 }), /batchBytes/);
   });
 

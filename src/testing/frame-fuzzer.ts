@@ -17,6 +17,7 @@ import {
 } from '../protocol/messages/list-offsets.ts';
 import { createMetadataRequest, createMetadataRequestTopic } from '../protocol/messages/metadata.ts';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { SeededRandom } from './random.ts';
 import { encodeRequestFrame, produceRequest, type WireApiKey, type WireRequest } from './wire-client.ts';
 
 /**
@@ -47,33 +48,6 @@ export const frameFuzzerDefaults = Object.freeze({
   quietMs: 200, // ms without an answer before giving up on a connection
   frameBytesOversized: 100 * 1024 * 1024 + 1, // bytes: just above the SPU's default frameBytesMax
 });
-
-/** A small, fast, seedable PRNG (mulberry32); `next()` is uniform in [0, 1). */
-export class SeededRandom {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Uniform integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-  bytes(length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    for (let index = 0; index < length; index++) out[index] = Math.floor(this.next() * 256);
-    return out;
-  }
-}
 
 function versions(min: number, max: number): number[] {
   return Array.from({ length: max - min + 1 }, (_, index) => min + index);
