@@ -97,6 +97,16 @@ describe('ClusterClient', () => {
     await assert.rejects(client.leaderConnection('cached', 7), /has no partition 7/);
   });
 
+  it('fails at once, retriably, for an SPU the metadata does not list', async () => {
+    // A consumer or producer holding a leader id from before a failover must re-route, not give up.
+    await assert.rejects(client.connectionTo(999), (error: unknown) => {
+      assert.ok(error instanceof TideError);
+      assert.equal(error.code, 'UNKNOWN_BROKER');
+      assert.equal(error.retriable, true);
+      return true;
+    });
+  });
+
   it('reconnects after the SPU restarts on the same port', async () => {
     const before = await client.connectionTo(brokerId());
     await spu.stop('SIGTERM');

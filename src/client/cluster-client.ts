@@ -224,6 +224,8 @@ export class ClusterClient {
     if (entry !== undefined && !(entry.connection?.isClosed ?? false) && options.once !== true)
       return entry.pending;
     if (entry?.connection !== undefined && !entry.connection.isClosed) return entry.pending;
+    // Not worth a backoff: only new metadata can make an unknown SPU known, and callers refresh it.
+    if (!this.#brokers.has(brokerId)) return Promise.reject(unknownBrokerError(brokerId));
     const opening =
       options.once === true
         ? this.#openBroker(brokerId)
@@ -341,9 +343,7 @@ export class ClusterClient {
 
   async #openBroker(brokerId: number): Promise<KafkaConnection> {
     const broker = this.#brokers.get(brokerId);
-    if (broker === undefined) {
-      throw new TideError(clientErrorCodes.unknownBroker, `SPU ${brokerId} is not in the cluster metadata`);
-    }
+    if (broker === undefined) throw unknownBrokerError(brokerId);
     return this.#open(broker);
   }
 
@@ -519,4 +519,14 @@ function toTopicMetadata(name: string, topic: MetadataResponseTopic): TopicMetad
     isInternal: topic.isInternal,
     partitions,
   };
+}
+
+/**
+ * An SPU the last metadata does not list (it left, or was fenced after a restart). Retriable: the
+ * partitions it led have moved, and a metadata refresh tells the caller where.
+ */
+function unknownBrokerError(brokerId: number): TideError {
+  return new TideError(clientErrorCodes.unknownBroker, `SPU ${brokerId} is not in the cluster metadata`, {
+    retriable: true,
+  });
 }
