@@ -6,7 +6,9 @@
  * acknowledgements are tied to the phase that sent them, receipts by the stamp's time.
  *
  * Payload layout (messageBytes ≥ 16): 0..8 send time (hrtime ns, u64 BE), 8..12 phase (u32 BE),
- * the rest zeros.
+ * 12..16 sequence number (u32 BE), the rest zeros. The sequence number ties each receipt to its send,
+ * so a message delivered twice counts once and draining waits for every recorded message itself,
+ * not for a count that a duplicate could satisfy.
  */
 import type { BenchConsumer, BenchProducer, Driver } from '../drivers/driver.ts';
 import { LatencyHistogram } from './histogram.ts';
@@ -47,7 +49,6 @@ export class LoadSession {
   #consumer: BenchConsumer | undefined;
   #phase = 0;
   #recording = false;
-  #phaseStartNs = 0n;
   #phaseEndNs = 0n;
   #acked = 0; // acks of the current phase before its end
   #received = 0; // receipts of the current phase's messages before its end
@@ -57,6 +58,9 @@ export class LoadSession {
   #totalAcked = 0;
   #totalReceived = 0;
   #waiters: (() => void)[] = [];
+  #nextSequence = 0;
+  /** Sequence numbers of messages sent while recording and not received yet. */
+  #awaitingReceipt = new Set<number>();
 
   private constructor(
     driver: Driver,
@@ -106,11 +110,10 @@ export class LoadSession {
   #onMessage(payload: Uint8Array): void {
     const nowNs = process.hrtime.bigint();
     this.#totalReceived++;
-    const view = new DataView(payload.buffer, payload.byteOffset, 12);
+    const view = new DataView(payload.buffer, payload.byteOffset, 16);
     const sentNs = view.getBigUint64(0);
     if (view.getUint32(8) === this.#phase && nowNs <= this.#phaseEndNs) this.#received++;
-    if (this.#recording && sentNs >= this.#phaseStartNs && sentNs <= this.#phaseEndNs)
-      this.endToEndLatency.recordNs(nowNs - sentNs);
+    if (this.#awaitingReceipt.delete(view.getUint32(12))) this.endToEndLatency.recordNs(nowNs - sentNs);
     this.#wake();
   }
 
@@ -125,7 +128,11 @@ export class LoadSession {
     payload.writeBigUInt64BE(nowNs, 0);
     const phase = this.#phase;
     payload.writeUInt32BE(phase, 8);
+    const sequence = this.#nextSequence;
+    this.#nextSequence = (this.#nextSequence + 1) >>> 0;
+    payload.writeUInt32BE(sequence, 12);
     const recording = this.#recording;
+    if (recording && this.#consumer !== undefined) this.#awaitingReceipt.add(sequence);
     this.#totalSent++;
     this.#producer.send(partition, payload).then(
       () => {
@@ -138,6 +145,7 @@ export class LoadSession {
       (error: unknown) => {
         this.#errors++;
         this.#lastError = error;
+        this.#awaitingReceipt.delete(sequence); // never stored, so never received
         this.#totalAcked++; // not pending any more
         this.#wake();
       },
@@ -151,7 +159,6 @@ export class LoadSession {
     this.#received = 0;
     this.#recording = record;
     const startNs = process.hrtime.bigint();
-    this.#phaseStartNs = startNs;
     this.#phaseEndNs = startNs + BigInt(Math.round(seconds * 1e9));
     const schedule = new RateSchedule(ratePerSecond, startNs);
     let partition = 0;
@@ -241,7 +248,8 @@ export class LoadSession {
     return this.waitUntil(
       () =>
         this.#totalAcked >= this.#totalSent &&
-        (this.#consumer === undefined || this.#totalReceived >= this.#totalAcked),
+        (this.#consumer === undefined ||
+          (this.#totalReceived >= this.#totalAcked && this.#awaitingReceipt.size === 0)),
       timeoutMs,
     );
   }
@@ -250,6 +258,7 @@ export class LoadSession {
     this.publishLatency.reset();
     this.endToEndLatency.reset();
     this.publishDelay.reset();
+    this.#awaitingReceipt.clear();
   }
 
   async close(): Promise<void> {
