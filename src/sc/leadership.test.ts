@@ -3,8 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ManualClock } from '../base/clock.ts';
-import { silentLogger } from '../base/logger.ts';
 import {
   createAlterPartitionRequest,
   createAlterPartitionRequestBrokerState,
@@ -12,10 +10,8 @@ import {
   createAlterPartitionRequestTopicData,
 } from '../protocol/messages/alter-partition.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
-import { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
-import { SpuRegistry } from './spu-registry.ts';
-import { TopicFrontend } from './topic-frontend.ts';
+import { openScCore } from './sc-test-kit.ts';
 import type { PartitionRecord } from './topic-records.ts';
 
 const dirs: string[] = [];
@@ -27,34 +23,12 @@ const sessionTimeoutMs = 6000;
 async function setup(options: { autoRebalance?: boolean; configs?: Record<string, string> } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'tide-sc-leadership-'));
   dirs.push(dir);
-  const store = await LocalMetadataStore.open(dir);
-  await SpuRegistry.startEpoch(store);
-  const clock = new ManualClock();
-  let leadership: Leadership | undefined;
-  const spus = new SpuRegistry({
-    store,
-    clock,
-    sessionTimeoutMs,
-    onChange: (id, online) => leadership?.spuChanged(id, online),
-  });
-  const topics = new TopicFrontend({
-    store,
-    spus,
-    clock,
-    logger: silentLogger,
-    defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
-    onChange: () => undefined,
-  });
   let changes = 0;
-  leadership = new Leadership({
-    store,
-    spus,
-    topics,
-    clock,
-    logger: silentLogger,
+  const { store, clock, spus, topics, leadership } = await openScCore(dir, {
     sessionTimeoutMs,
+    spuEvents: 'online',
     autoRebalance: options.autoRebalance ?? true,
-    onChange: () => changes++,
+    onLeadershipChange: () => changes++,
   });
   const epochs = new Map<number, number>();
   for (const id of [1, 2, 3]) epochs.set(id, (await spus.register(registration(id))).brokerEpoch);
@@ -256,28 +230,7 @@ test('AlterPartition refuses each kind of bad proposal and applies a good one', 
 
 test('after an SC restart, SPUs not registered again count as alive for one session timeout', async () => {
   const { dir } = await setup();
-  const store = await LocalMetadataStore.open(dir);
-  await SpuRegistry.startEpoch(store);
-  const clock = new ManualClock();
-  const spus = new SpuRegistry({ store, clock, sessionTimeoutMs, onChange: () => undefined });
-  const topics = new TopicFrontend({
-    store,
-    spus,
-    clock,
-    logger: silentLogger,
-    defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
-    onChange: () => undefined,
-  });
-  const leadership = new Leadership({
-    store,
-    spus,
-    topics,
-    clock,
-    logger: silentLogger,
-    sessionTimeoutMs,
-    autoRebalance: true,
-    onChange: () => undefined,
-  });
+  const { store, clock, spus, leadership } = await openScCore(dir, { sessionTimeoutMs, spuEvents: 'none' });
   assert.equal(await leadership.repair(), false, 'nobody registered yet, but it is too early to judge');
   await spus.register(registration(2, 20));
   clock.advance(sessionTimeoutMs);
@@ -289,34 +242,9 @@ test('after an SC restart, SPUs not registered again count as alive for one sess
 test('an SPU that comes back as a new process leaves every ISR first, even one the SC never saw go', async () => {
   const { dir } = await setup();
   // The SC restarts; meanwhile SPU 1 (leader, replicas [1, 2, 3]) crashed and started again.
-  const store = await LocalMetadataStore.open(dir);
-  await SpuRegistry.startEpoch(store);
-  const clock = new ManualClock();
-  let leadership: Leadership | undefined;
-  const spus = new SpuRegistry({
-    store,
-    clock,
+  const { store, clock, spus, leadership } = await openScCore(dir, {
     sessionTimeoutMs,
-    onChange: (id, online) => leadership?.spuChanged(id, online),
-    onRestarted: (id) => leadership?.fenceRestarted(id) ?? Promise.resolve(),
-  });
-  const topics = new TopicFrontend({
-    store,
-    spus,
-    clock,
-    logger: silentLogger,
-    defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
-    onChange: () => undefined,
-  });
-  leadership = new Leadership({
-    store,
-    spus,
-    topics,
-    clock,
-    logger: silentLogger,
-    sessionTimeoutMs,
-    autoRebalance: true,
-    onChange: () => undefined,
+    spuEvents: 'online-and-restarts',
   });
   const state = () => {
     const partition = store.get<PartitionRecord>('partitions', 't/0')!.value;

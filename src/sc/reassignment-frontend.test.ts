@@ -3,8 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ManualClock } from '../base/clock.ts';
-import { silentLogger } from '../base/logger.ts';
 import {
   createAlterPartitionRequest,
   createAlterPartitionRequestPartitionData,
@@ -17,10 +15,7 @@ import {
 } from '../protocol/messages/alter-partition-reassignments.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { createListPartitionReassignmentsRequest } from '../protocol/messages/list-partition-reassignments.ts';
-import { Leadership } from './leadership.ts';
-import { LocalMetadataStore } from './metadata-store.ts';
-import { SpuRegistry } from './spu-registry.ts';
-import { TopicFrontend } from './topic-frontend.ts';
+import { openScCore } from './sc-test-kit.ts';
 import type { DeletionRecord, PartitionRecord } from './topic-records.ts';
 
 const dirs: string[] = [];
@@ -30,27 +25,9 @@ const sessionTimeoutMs = 6000;
 
 /** An SC's state in `dir` with SPUs 1..4 registered; topic `t` (replicas [1, 2]) when `create`. */
 async function open(dir: string, create: boolean) {
-  const store = await LocalMetadataStore.open(dir);
-  await SpuRegistry.startEpoch(store);
-  const clock = new ManualClock();
-  const spus = new SpuRegistry({ store, clock, sessionTimeoutMs, onChange: () => undefined });
-  const topics = new TopicFrontend({
-    store,
-    spus,
-    clock,
-    logger: silentLogger,
-    defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
-    onChange: () => undefined,
-  });
-  const leadership = new Leadership({
-    store,
-    spus,
-    topics,
-    clock,
-    logger: silentLogger,
+  const { store, spus, topics, leadership } = await openScCore(dir, {
     sessionTimeoutMs,
-    autoRebalance: true,
-    onChange: () => undefined,
+    spuEvents: 'none',
   });
   const epochs = new Map<number, number>();
   for (const id of [1, 2, 3, 4]) epochs.set(id, (await spus.register(registration(id))).brokerEpoch);
