@@ -92,3 +92,10 @@ test('a move in progress is reported with its added and removed replicas', () =>
   );
   assert.deepEqual([partition?.addingReplicas, partition?.removingReplicas], [[4], [1]]);
 });
+
+test('a size the leader has not reported yet is unknown, not -1 bytes', () => {
+  const [partition] = partitionsFromStatus(
+    topicWith({ partition: 0, leader: 1, replicas: [1], isr: [1], sizeBytes: -1n, status: 'online' }),
+  );
+  assert.equal(partition?.sizeBytes, null);
+});

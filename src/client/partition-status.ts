@@ -184,7 +184,7 @@ export function partitionsFromStatus(topic: DescribeTopicStatusResponseTopic): P
         logStartOffset: p.logStartOffset,
         logEndOffset: p.logEndOffset,
         highWatermark: p.highWatermark,
-        sizeBytes: p.sizeBytes,
+        sizeBytes: p.sizeBytes < 0n ? null : p.sizeBytes, // -1 until the leader's first status report
         status: p.status,
         underReplicated: p.status === 'under-replicated' || p.isr.length < p.replicas.length,
         replicaProgress: p.replicas.map((replicaId) => {
