@@ -49,7 +49,7 @@ function portFree(port: number): Promise<boolean> {
 /** A base port whose whole 3-SPU layout (SC at P-89/P-88, SPUs at P+n, P+100+n, P+200+n) is free. */
 async function freeBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_100 + Math.floor(Math.random() * 12_000); // below the ephemeral range (32768+)
     const ports = [
       base - 89,
       base - 88,

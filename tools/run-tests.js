@@ -42,10 +42,16 @@ if (selected.length === 0) {
   process.stdout.write('no test files found\n');
   process.exit(1);
 }
+// Two bounds keep a hung test from hanging the run: a test without its own timeout fails after
+// `defaultTestTimeoutMs`, and a test file whose tests have all finished exits even if a socket or a
+// timer a failed test left behind would keep it alive.
+const defaultTestTimeoutMs = 180_000;
 step('tests', process.execPath, [
   '--import',
   'tsx',
   '--test',
   `--test-concurrency=${process.env.TIDE_TEST_CONCURRENCY ?? '2'}`,
+  `--test-timeout=${defaultTestTimeoutMs}`,
+  '--test-force-exit',
   ...selected,
 ]);

@@ -56,7 +56,10 @@ export async function startTide(
       () => reject(new Error(`tide ${args.join(' ')} not ready:\n${logs.join('\n')}`)),
       options.timeoutMs ?? 20_000,
     );
-    exited.then((code) => reject(new Error(`tide ${args.join(' ')} exited (${code}):\n${logs.join('\n')}`)));
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`tide ${args.join(' ')} exited (${code}):\n${logs.join('\n')}`));
+    });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       logs.push(line);
       if (!line.includes(options.readyMessage)) return;

@@ -33,13 +33,29 @@ export interface ChaosClusterOptions {
   readonly scArgs: readonly string[];
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
+/**
+ * A port for a process that must keep its address across restarts. It is drawn from below the
+ * kernel's ephemeral range (32768–60999 on Linux), which every `listen(0)` and every outgoing
+ * connection draws from: a port handed out there could be taken by another test's process or
+ * socket between this check and the SPU's bind, or while the SPU is down.
+ */
+const stablePortRange = Object.freeze({ min: 20_000, max: 32_000 });
+
+async function stablePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port =
+      stablePortRange.min + Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${stablePortRange.min}–${stablePortRange.max}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export class ChaosCluster {
@@ -76,19 +92,31 @@ export class ChaosCluster {
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const temp = await makeTempDir('tide-chaos-');
-    const scPort = await freePort();
-    const ports = await Promise.all(Array.from({ length: options.spus }, () => freePort()));
-    const cluster = new ChaosCluster(options, temp, scPort, ports);
-    for (const from of cluster.spus) {
-      for (const to of cluster.spus) {
-        if (from === to) continue;
-        const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: to.port } });
-        cluster.#proxies.set(`${from.id}>${to.id}`, proxy);
-      }
+    const ports: number[] = [];
+    while (ports.length < options.spus + 1) {
+      const port = await stablePort();
+      if (!ports.includes(port)) ports.push(port);
     }
-    await cluster.startSc();
-    await Promise.all(cluster.spus.map((spu) => cluster.startSpu(spu.id)));
-    return cluster;
+    const [scPort, ...spuPorts] = ports as [number, ...number[]];
+    const cluster = new ChaosCluster(options, temp, scPort, spuPorts);
+    try {
+      for (const from of cluster.spus) {
+        for (const to of cluster.spus) {
+          if (from === to) continue;
+          const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: to.port } });
+          cluster.#proxies.set(`${from.id}>${to.id}`, proxy);
+        }
+      }
+      await cluster.startSc();
+      const started = await Promise.allSettled(cluster.spus.map((spu) => cluster.startSpu(spu.id)));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      return cluster;
+    } catch (error) {
+      // Nothing may outlive a failed start: a listening proxy alone keeps the test process alive.
+      await cluster.destroy();
+      throw error;
+    }
   }
 
   get bootstrap(): string {
