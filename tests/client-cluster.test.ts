@@ -14,6 +14,7 @@ import {
   createCreateTopicsRequestCreatableTopic,
 } from '../src/protocol/messages/create-topics.ts';
 import { errorCodes } from '../src/protocol/messages/error-codes.ts';
+import { stablePort } from '../src/testing/ports.ts';
 import { stopAll } from '../src/testing/processes.ts';
 import { startSpu, type TestSpu } from '../src/testing/spu.ts';
 
@@ -37,7 +38,7 @@ describe('ClusterClient', () => {
   let client: ClusterClient;
 
   before(async () => {
-    spu = await startSpu();
+    spu = await startSpu({ args: ['--listen', `127.0.0.1:${await stablePort()}`] }); // restarted on its port below
     client = await ClusterClient.connect({ bootstrap: [spu.bootstrap], reconnectBackoffMaxMs: 200 });
   });
 

@@ -4,6 +4,7 @@ import { ClusterClient } from '../src/client/cluster-client.ts';
 import { Consumer, type ConsumerOptions, type ConsumerRecord } from '../src/client/consumer.ts';
 import { Offset } from '../src/client/offset.ts';
 import { Producer } from '../src/client/producer.ts';
+import { stablePort } from '../src/testing/ports.ts';
 import { stopAll } from '../src/testing/processes.ts';
 import { startSpu, type TestSpu } from '../src/testing/spu.ts';
 import { createTopic, storedBatches } from './helpers/client-kit.ts';
@@ -190,7 +191,7 @@ describe('consumer across an SPU restart', () => {
   after(stopAll);
 
   test('a live consumer follows the SPU back and misses nothing', async () => {
-    let spu = await startSpu();
+    let spu = await startSpu({ args: ['--listen', `127.0.0.1:${await stablePort()}`] });
     await createTopic(spu, 'follow', 1);
     const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap], reconnectBackoffMaxMs: 200 });
     try {

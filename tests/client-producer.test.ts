@@ -6,6 +6,7 @@ import { Offset } from '../src/client/offset.ts';
 import { keyPartition } from '../src/client/partitioner.ts';
 import { Producer } from '../src/client/producer.ts';
 import { codecFromAttributes } from '../src/protocol/compression/compression.ts';
+import { stablePort } from '../src/testing/ports.ts';
 import { stopAll } from '../src/testing/processes.ts';
 import { startSpu, type TestSpu } from '../src/testing/spu.ts';
 import { createTopic, kcat, storedBatches } from './helpers/client-kit.ts';
@@ -140,7 +141,7 @@ describe('producer across SPU stops and restarts', () => {
   after(stopAll);
 
   test('send blocks while the buffer is full and rejects after sendTimeoutMs; records flow after a restart', async () => {
-    let spu = await startSpu();
+    let spu = await startSpu({ args: ['--listen', `127.0.0.1:${await stablePort()}`] });
     await createTopic(spu, 'restart', 1);
     const cluster = await ClusterClient.connect({
       bootstrap: [spu.bootstrap],

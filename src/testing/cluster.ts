@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { stablePorts } from './ports.ts';
 import { makeTempDir, startTide, type TideProcess } from './processes.ts';
 import { WireClient } from './wire-client.ts';
 
@@ -65,7 +66,9 @@ export async function startCluster(
       ],
       { readyMessage: 'sc ready', env: { TIDE_LOG_LEVEL: 'info' } },
     );
-  let sc = await startSc('127.0.0.1:0', '127.0.0.1:0');
+  // Stable ports: restartSc brings the SC back at the same address.
+  const [scListen, scHttp] = (await stablePorts(2)) as [number, number];
+  let sc = await startSc(`127.0.0.1:${scListen}`, `127.0.0.1:${scHttp}`);
   const scPorts = { listen: Number(sc.ready.port), http: Number(sc.ready.httpPort) };
   const scAddress = `127.0.0.1:${scPorts.listen}`;
   const startOne = (id: number): Promise<TestClusterSpu> =>

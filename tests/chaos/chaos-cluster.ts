@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { stablePorts } from '../../src/testing/ports.ts';
 import { makeTempDir, startTide, type TideProcess } from '../../src/testing/processes.ts';
 import { TcpProxy } from '../../src/testing/tcp-proxy.ts';
 
@@ -31,31 +31,6 @@ export interface ChaosClusterOptions {
   readonly spus: number;
   readonly spuArgs: readonly string[];
   readonly scArgs: readonly string[];
-}
-
-/**
- * A port for a process that must keep its address across restarts. It is drawn from below the
- * kernel's ephemeral range (32768–60999 on Linux), which every `listen(0)` and every outgoing
- * connection draws from: a port handed out there could be taken by another test's process or
- * socket between this check and the SPU's bind, or while the SPU is down.
- */
-const stablePortRange = Object.freeze({ min: 20_000, max: 32_000 });
-
-async function stablePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port =
-      stablePortRange.min + Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min));
-    if (await canListen(port)) return port;
-  }
-  throw new Error(`no free port in ${stablePortRange.min}–${stablePortRange.max}`);
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 export class ChaosCluster {
@@ -92,12 +67,7 @@ export class ChaosCluster {
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const temp = await makeTempDir('tide-chaos-');
-    const ports: number[] = [];
-    while (ports.length < options.spus + 1) {
-      const port = await stablePort();
-      if (!ports.includes(port)) ports.push(port);
-    }
-    const [scPort, ...spuPorts] = ports as [number, ...number[]];
+    const [scPort, ...spuPorts] = (await stablePorts(options.spus + 1)) as [number, ...number[]];
     const cluster = new ChaosCluster(options, temp, scPort, spuPorts);
     try {
       for (const from of cluster.spus) {
