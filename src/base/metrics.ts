@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { assert } from './assert.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 /**
  * A small metrics registry rendered in the Prometheus text format. Counters and gauges are plain
@@ -105,8 +106,9 @@ export class MetricsRegistry {
 }
 
 /**
- * The per-process HTTP endpoint: `/metrics` (Prometheus text) and `/health` (200 with a JSON body
- * while `healthy()` says so, 503 otherwise).
+ * The per-process HTTP endpoint: `/metrics` (Prometheus text, with the process metrics of
+ * process-metrics.ts added) and `/health` (200 with a JSON body while `healthy()` says so, 503
+ * otherwise).
  */
 export async function startMetricsServer(options: {
   host: string;
@@ -134,5 +136,7 @@ export async function startMetricsServer(options: {
       resolve(typeof address === 'object' && address !== null ? address.port : options.port);
     });
   });
+  const processMetrics = registerProcessMetrics(options.registry);
+  server.once('close', () => processMetrics.close());
   return { server, port };
 }
