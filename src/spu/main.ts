@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type LogLevel, logLevels } from '../base/logger.ts';
 import { runUntilSignalled } from '../base/service-process.ts';
@@ -168,10 +169,22 @@ export function spuConfigFromOptions(
 }
 
 /**
+ * How much V8 lets the heap grow past what survived the last full collection, in percent. An SPU
+ * keeps a small heap (~12 MiB) while it reads tens of MB/s into buffers; V8 counts those buffers
+ * against the heap's limit, so with its default growth (a few tens of percent over a small heap) it
+ * ran a full collection every ~150 ms under 50 MB/s of produce traffic, pausing the event loop each
+ * time. At 400 % they become rare: 52 → 2 per 10 s at 50,000 msg/s × 1 KiB; in the latency benchmark
+ * e2e p99 went from 17.5–18.7 ms to 9.2–10.8 ms and SPU CPU from 39–45 % to 23–33 %, for ~40 MiB
+ * more resident memory (mostly a larger young generation).
+ */
+export const spuHeapGrowingPercent = 400;
+
+/**
  * Runs an SPU in this process until SIGINT/SIGTERM, then shuts down cleanly (every log closed with
  * its clean-shutdown marker).
  */
 export async function runSpu(options: SpuCommandOptions): Promise<void> {
+  setFlagsFromString(`--heap-growing-percent=${spuHeapGrowingPercent}`);
   const spu = new Spu(spuConfigFromOptions(options));
   await runUntilSignalled(spu, 'spu');
 }
