@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { KafkaConnection } from '../net/kafka-connection.ts';
 import { apiKeys } from '../protocol/messages/api-keys.ts';
 import {
@@ -49,7 +50,7 @@ import type {
   TopicListing,
 } from './admin-types.ts';
 import type { ClusterClient } from './cluster-client.ts';
-import { kafkaError, throwIfError } from './errors.ts';
+import { kafkaError, TideClientError, throwIfError } from './errors.ts';
 import {
   partitionsFromListOffsets,
   partitionsFromStatus,
@@ -70,7 +71,15 @@ export const adminDefaults = Object.freeze({
   partitions: 1, // of a new topic
   replicationFactor: 1, // of a new topic
   timeoutMs: 30_000, // ms the cluster may take to apply a topic change
+  // While an SPU has no SC to forward a topic change to (it answers NOT_CONTROLLER: the cluster is
+  // starting, or its SC restarting), the change is tried again, up to timeoutMs in all:
+  controllerRetryBackoffMs: 100, // ms before the first retry, doubling each time
+  controllerRetryBackoffMaxMs: 1_000, // ms between retries at most
 });
+
+function isNotController(error: unknown): boolean {
+  return error instanceof TideClientError && error.errorCode === errorCodes.NOT_CONTROLLER;
+}
 
 const resourceTypes = Object.freeze({ topic: 2, broker: 4 });
 const configOperations = Object.freeze({ set: 0, delete: 1 });
@@ -114,18 +123,22 @@ export class Admin {
         createCreateTopicsRequestCreatableTopicConfig({ name: key, value }),
       ),
     });
-    const response = await this.#cluster.callAny(
-      apiKeys.CreateTopics,
-      createCreateTopicsRequest({
-        topics: [topic],
-        timeoutMs: options.timeoutMs ?? adminDefaults.timeoutMs,
-        validateOnly: options.validateOnly ?? false,
-      }),
-    );
-    const result = response.topics.find((t) => t.name === name);
-    if (result === undefined)
-      throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for topic "${name}"`);
-    throwIfError(result.errorCode, () => result.errorMessage ?? `cannot create topic "${name}"`);
+    const timeoutMs = options.timeoutMs ?? adminDefaults.timeoutMs;
+    const result = await this.#withController(timeoutMs, async () => {
+      const response = await this.#cluster.callAny(
+        apiKeys.CreateTopics,
+        createCreateTopicsRequest({
+          topics: [topic],
+          timeoutMs,
+          validateOnly: options.validateOnly ?? false,
+        }),
+      );
+      const answer = response.topics.find((t) => t.name === name);
+      if (answer === undefined)
+        throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for topic "${name}"`);
+      throwIfError(answer.errorCode, () => answer.errorMessage ?? `cannot create topic "${name}"`);
+      return answer;
+    });
     this.#cluster.invalidate(name);
     const partitions = result.numPartitions >= 0 ? result.numPartitions : (topic.numPartitions ?? 0);
     return {
@@ -181,9 +194,17 @@ export class Admin {
 
   /** Deletes topics, reporting each one's outcome (an error per topic, not a throw). */
   async deleteTopics(names: readonly string[]): Promise<DeleteTopicResult[]> {
-    const response = await this.#cluster.callAny(
-      apiKeys.DeleteTopics,
-      createDeleteTopicsRequest({ topicNames: [...names], timeoutMs: adminDefaults.timeoutMs }),
+    const response = await this.#withController(
+      adminDefaults.timeoutMs,
+      () =>
+        this.#cluster.callAny(
+          apiKeys.DeleteTopics,
+          createDeleteTopicsRequest({ topicNames: [...names], timeoutMs: adminDefaults.timeoutMs }),
+        ),
+      // Without an SC every topic gets NOT_CONTROLLER; a mixed answer came from one.
+      (answer) =>
+        answer.responses.length > 0 &&
+        answer.responses.every((result) => result.errorCode === errorCodes.NOT_CONTROLLER),
     );
     return names.map((name) => {
       this.#cluster.invalidate(name);
@@ -212,24 +233,26 @@ export class Admin {
     const assignments = options.assignments?.map((ids) =>
       createCreatePartitionsRequestAssignment({ brokerIds: [...ids] }),
     );
-    const response = await this.#cluster.callAny(
-      apiKeys.CreatePartitions,
-      createCreatePartitionsRequest({
-        topics: [
-          createCreatePartitionsRequestTopic({
-            name: topic,
-            count: totalPartitions,
-            assignments: assignments ?? null,
-          }),
-        ],
-        timeoutMs: adminDefaults.timeoutMs,
-        validateOnly: options.validateOnly ?? false,
-      }),
-    );
-    const result = response.results.find((r) => r.name === topic);
-    if (result === undefined)
-      throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for topic "${topic}"`);
-    throwIfError(result.errorCode, () => result.errorMessage ?? `cannot add partitions to "${topic}"`);
+    await this.#withController(adminDefaults.timeoutMs, async () => {
+      const response = await this.#cluster.callAny(
+        apiKeys.CreatePartitions,
+        createCreatePartitionsRequest({
+          topics: [
+            createCreatePartitionsRequestTopic({
+              name: topic,
+              count: totalPartitions,
+              assignments: assignments ?? null,
+            }),
+          ],
+          timeoutMs: adminDefaults.timeoutMs,
+          validateOnly: options.validateOnly ?? false,
+        }),
+      );
+      const result = response.results.find((r) => r.name === topic);
+      if (result === undefined)
+        throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for topic "${topic}"`);
+      throwIfError(result.errorCode, () => result.errorMessage ?? `cannot add partitions to "${topic}"`);
+    });
     this.#cluster.invalidate(topic);
   }
 
@@ -295,26 +318,56 @@ export class Admin {
         configOperation: value === null ? configOperations.delete : configOperations.set,
       }),
     );
-    const response = await this.#cluster.callAny(
-      apiKeys.IncrementalAlterConfigs,
-      createIncrementalAlterConfigsRequest({
-        resources: [
-          createIncrementalAlterConfigsRequestAlterConfigsResource({
-            resourceType: resourceTypes.topic,
-            resourceName: topic,
-            configs,
-          }),
-        ],
-        validateOnly: options.validateOnly ?? false,
-      }),
-    );
-    const result = response.responses[0];
-    if (result === undefined) throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for "${topic}"`);
-    throwIfError(result.errorCode, () =>
-      result.errorCode === errorCodes.UNKNOWN_TOPIC_OR_PARTITION
-        ? `topic "${topic}" does not exist`
-        : (result.errorMessage ?? `cannot alter configs of "${topic}"`),
-    );
+    await this.#withController(adminDefaults.timeoutMs, async () => {
+      const response = await this.#cluster.callAny(
+        apiKeys.IncrementalAlterConfigs,
+        createIncrementalAlterConfigsRequest({
+          resources: [
+            createIncrementalAlterConfigsRequestAlterConfigsResource({
+              resourceType: resourceTypes.topic,
+              resourceName: topic,
+              configs,
+            }),
+          ],
+          validateOnly: options.validateOnly ?? false,
+        }),
+      );
+      const result = response.responses[0];
+      if (result === undefined) throw kafkaError(errorCodes.UNKNOWN_SERVER_ERROR, `no answer for "${topic}"`);
+      throwIfError(result.errorCode, () =>
+        result.errorCode === errorCodes.UNKNOWN_TOPIC_OR_PARTITION
+          ? `topic "${topic}" does not exist`
+          : (result.errorMessage ?? `cannot alter configs of "${topic}"`),
+      );
+    });
+  }
+
+  /**
+   * Runs a change the SC carries out, and runs it again while the answer is NOT_CONTROLLER (thrown,
+   * or `noController(answer)`), up to `timeoutMs` in all. Such an answer normally means the SPU had
+   * no SC to forward the request to, so nothing changed; if instead the SC's answer was lost, the
+   * retry reports what the first attempt did (TOPIC_ALREADY_EXISTS, say), as Kafka's clients do.
+   */
+  async #withController<T>(
+    timeoutMs: number,
+    attempt: () => Promise<T>,
+    noController: (answer: T) => boolean = () => false,
+  ): Promise<T> {
+    const deadlineMs = performance.now() + timeoutMs;
+    let backoffMs: number = adminDefaults.controllerRetryBackoffMs;
+    for (;;) {
+      const outcome = await attempt().then(
+        (answer) => ({ ok: true as const, answer }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      const again = outcome.ok ? noController(outcome.answer) : isNotController(outcome.error);
+      if (!again || performance.now() + backoffMs > deadlineMs) {
+        if (outcome.ok) return outcome.answer;
+        throw outcome.error;
+      }
+      await delay(backoffMs);
+      backoffMs = Math.min(backoffMs * 2, adminDefaults.controllerRetryBackoffMaxMs);
+    }
   }
 
   /**
