@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { canListen, stablePortRange } from '../src/testing/ports.ts';
 import { makeTempDir } from '../src/testing/processes.ts';
 
 const tideBin = resolve(import.meta.dirname, '..', 'bin', 'tide.js');
@@ -38,24 +38,19 @@ function run(
   });
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => done(true)));
-  });
-}
-
 /** A base port whose whole 3-SPU layout (SC at P-89/P-88, SPUs at P+n, P+100+n, P+200+n) is free. */
 async function freeBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_100 + Math.floor(Math.random() * 12_000); // below the ephemeral range (32768+)
+    const base =
+      stablePortRange.min +
+      100 +
+      Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min - 300));
     const ports = [
       base - 89,
       base - 88,
       ...[0, 1, 2].flatMap((n) => [base + n, base + 100 + n, base + 200 + n]),
     ];
-    const free = await Promise.all(ports.map(portFree));
+    const free = await Promise.all(ports.map(canListen));
     if (free.every(Boolean)) return base;
   }
   throw new Error('no free port range found');

@@ -28,7 +28,8 @@ export async function stablePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Whether a listener could bind `port` on 127.0.0.1 right now. */
+export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
