@@ -48,11 +48,11 @@ export function registerProcessMetrics(
     'tide_event_loop_delay_max_seconds',
     `event-loop delay, longest in the last ${windowMs} ms`,
   );
+  // The monitor's samples include its own sampling interval; an empty window reports no delay.
+  const intervalNs = processMetricsDefaults.resolutionMs * 1e6;
+  const seconds = (nanoseconds: number): number =>
+    delay.count === 0 ? 0 : Math.max(0, nanoseconds - intervalNs) / 1e9;
   const roll = setInterval(() => {
-    // The monitor's samples include its own sampling interval; an empty window reports no delay.
-    const interval = processMetricsDefaults.resolutionMs * 1e6;
-    const seconds = (nanoseconds: number): number =>
-      delay.count === 0 ? 0 : Math.max(0, nanoseconds - interval) / 1e9;
     p50.set(seconds(delay.percentile(50)));
     p99.set(seconds(delay.percentile(99)));
     max.set(seconds(delay.max));

@@ -113,7 +113,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   }
 }
 
-/** Creates the topic, retrying while the SPUs are still registering with the SC (NOT_CONTROLLER). */
+/**
+ * Creates the topic. The admin client itself waits out NOT_CONTROLLER while the SPUs register; this
+ * also retries other retriable failures (a request timing out on a loaded machine).
+ */
 async function createTopic(client: Tide): Promise<void> {
   const deadline = Date.now() + chaosDefaults.healTimeoutMs;
   for (;;) {
