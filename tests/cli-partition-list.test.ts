@@ -126,6 +126,42 @@ describe('tide partition list in a cluster', () => {
     assert.match(row ?? '', /\sonline\s/);
   });
 
+  it('lists internal topics (__consumer_offsets) only with --internal', async () => {
+    // A group commit makes the SPUs create __consumer_offsets.
+    const consumed = await tide(
+      'consume',
+      topic,
+      '--group',
+      'auditors',
+      '-B',
+      '--max-records',
+      '1',
+      '--bootstrap',
+      cluster.bootstrap,
+    );
+    assert.equal(consumed.code, 0, consumed.stderr);
+    const topicsListed = async (...extra: string[]): Promise<string[]> => {
+      const outcome = await tide(
+        'partition',
+        'list',
+        '-O',
+        'json',
+        '--bootstrap',
+        cluster.bootstrap,
+        ...extra,
+      );
+      assert.equal(outcome.code, 0, outcome.stderr);
+      return [...new Set((JSON.parse(outcome.stdout) as ListedPartition[]).map((p) => p.topic))].sort();
+    };
+    const withInternal = await until(
+      () => topicsListed('--internal'),
+      (topics) => topics.includes('__consumer_offsets'),
+      reportTimeoutMs,
+    );
+    assert.deepEqual(withInternal, ['__consumer_offsets', topic]);
+    assert.deepEqual(await topicsListed(), [topic]);
+  });
+
   it('after a follower stops: lag in records, smaller ISR, under-replicated', async () => {
     await cluster.spus[2]!.stop();
     await produce(20, '1');

@@ -43,10 +43,20 @@ function listCommand(context: CliContext): Command {
         'offsets, size, status, moves in progress',
     )
     .option('-t, --topic <name>', "only this topic's partitions")
-    .option('--under-replicated', 'only partitions with a replica out of sync or offline');
+    .option('--under-replicated', 'only partitions with a replica out of sync or offline')
+    .option('--internal', 'include internal topics (__consumer_offsets)', false);
   withOutputOption(withConnectionOptions(list)).action(
-    async (flags: ConnectionFlags & { output: OutputFormat; topic?: string; underReplicated?: boolean }) => {
-      const all = await withTide(context, flags, (tide) => tide.admin().partitions(flags.topic));
+    async (
+      flags: ConnectionFlags & {
+        output: OutputFormat;
+        topic?: string;
+        underReplicated?: boolean;
+        internal: boolean;
+      },
+    ) => {
+      const all = await withTide(context, flags, (tide) =>
+        tide.admin().partitions(flags.topic, { includeInternal: flags.internal }),
+      );
       const partitions = flags.underReplicated === true ? all.filter((p) => p.underReplicated) : all;
       if (flags.output !== 'table') printData(context, flags.output, partitions);
       else if (partitions.length === 0) context.stdout.write('no partitions\n');

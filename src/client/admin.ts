@@ -375,14 +375,18 @@ export class Admin {
    * controller reports them (DescribeTopicStatus); a standalone SPU is asked with Metadata and
    * ListOffsets.
    */
-  async partitions(topic?: string): Promise<PartitionStatus[]> {
+  async partitions(topic?: string, options: { includeInternal?: boolean } = {}): Promise<PartitionStatus[]> {
+    // Of all topics, internal ones (`__…`) only with includeInternal, as in listTopics.
+    const wanted = (name: string, flagged: boolean): boolean =>
+      topic === undefined
+        ? options.includeInternal === true || !isInternalTopic(name, flagged)
+        : name === topic;
     if (topic !== undefined) await this.#cluster.topicMetadata(topic, { refresh: true });
     const status = await this.#topicStatus(topic === undefined ? null : [topic]);
-    if (status !== undefined) return status.flatMap(partitionsFromStatus);
+    if (status !== undefined)
+      return status.filter((t) => wanted(t.name, false)).flatMap(partitionsFromStatus);
     await this.#cluster.refreshMetadata(topic === undefined ? null : [topic]);
-    const topics = this.#cluster
-      .cachedTopics()
-      .filter((t) => (topic === undefined ? !t.isInternal : t.name === topic));
+    const topics = this.#cluster.cachedTopics().filter((t) => wanted(t.name, t.isInternal));
     return partitionsFromListOffsets(this.#cluster, topics);
   }
 
@@ -493,13 +497,18 @@ function speaks(connection: KafkaConnection, apiKey: number): boolean {
   }
 }
 
+/** A topic Tide keeps for itself (`__consumer_offsets`): flagged internal, or named `__…`. */
+function isInternalTopic(name: string, flagged: boolean): boolean {
+  return flagged || name.startsWith('__');
+}
+
 function toListing(topic: MetadataResponseTopic): TopicListing {
   return {
     name: topic.name ?? '',
     topicId: topicIdText(topic.topicId),
     partitions: topic.partitions.length,
     replicationFactor: topic.partitions[0]?.replicaNodes.length ?? 0,
-    internal: topic.isInternal || (topic.name ?? '').startsWith('__'),
+    internal: isInternalTopic(topic.name ?? '', topic.isInternal),
   };
 }
 
