@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { canListen, stablePortRange } from '../src/testing/ports.ts';
+import { isPortFree } from '../src/cli/local-cluster.ts';
+import { stablePortRange } from '../src/testing/ports.ts';
 import { makeTempDir } from '../src/testing/processes.ts';
 
 const tideBin = resolve(import.meta.dirname, '..', 'bin', 'tide.js');
@@ -50,7 +51,7 @@ async function freeBasePort(): Promise<number> {
       base - 88,
       ...[0, 1, 2].flatMap((n) => [base + n, base + 100 + n, base + 200 + n]),
     ];
-    const free = await Promise.all(ports.map(canListen));
+    const free = await Promise.all(ports.map((port) => isPortFree(port)));
     if (free.every(Boolean)) return base;
   }
   throw new Error('no free port range found');

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { isPortFree } from '../cli/local-cluster.ts';
 
 /**
  * Ports for test processes that must keep their address across a restart. Everything else binds
@@ -13,7 +13,7 @@ export async function stablePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port =
       stablePortRange.min + Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min));
-    if (await canListen(port)) return port;
+    if (await isPortFree(port)) return port;
   }
   throw new Error(`no free port in ${stablePortRange.min}–${stablePortRange.max}`);
 }
@@ -26,13 +26,4 @@ export async function stablePorts(count: number): Promise<number[]> {
     if (!ports.includes(port)) ports.push(port);
   }
   return ports;
-}
-
-/** Whether a listener could bind `port` on 127.0.0.1 right now. */
-export function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
 }
