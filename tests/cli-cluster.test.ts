@@ -185,6 +185,27 @@ describe('tide cluster', () => {
     assert.deepEqual(await consumeAll(`127.0.0.1:${basePort + 1}`), expected);
   });
 
+  it('start after an SPU crashed starts only the missing SPU; the rest keep running', async () => {
+    const before = readClusterJson();
+    const crashed = before.spus[1]!.pid!;
+    process.kill(crashed, 'SIGKILL');
+    await waitGone([crashed]);
+    const relayout = await tide('cluster', 'start', '--data-dir', dataDir, '--spus', '4');
+    assert.equal(relayout.code, 1);
+    assert.match(relayout.stderr, /part of the local cluster .* is running/);
+    const outcome = await tide('cluster', 'start', '--data-dir', dataDir);
+    assert.equal(outcome.code, 0, outcome.stderr);
+    assert.match(outcome.stderr, /started spu-2; the rest was running/);
+    const after = readClusterJson();
+    assert.deepEqual(
+      [after.sc.pid, after.spus[0]!.pid, after.spus[2]!.pid],
+      [before.sc.pid, before.spus[0]!.pid, before.spus[2]!.pid],
+    );
+    assert.ok(after.spus[1]!.pid !== null && after.spus[1]!.pid !== crashed && alive(after.spus[1]!.pid));
+    const expected = Array.from({ length: 12 }, (_, index) => `key-${index}=value-${index}`).sort();
+    assert.deepEqual(await consumeAll(`127.0.0.1:${basePort + 1}`), expected);
+  });
+
   it('shutdown stops every process; start resumes with the topic and its data', async () => {
     const before = readClusterJson();
     const pids = [before.sc.pid, ...before.spus.map((spu) => spu.pid)].filter((pid) => pid !== null);

@@ -17,7 +17,7 @@ import {
   scArgs,
   spawnTide,
   spuArgs,
-  stopCluster,
+  stopProcess,
   takenPorts,
   writeCluster,
 } from './local-cluster.ts';
@@ -33,30 +33,39 @@ export interface StartFlags {
 /**
  * `tide cluster start`: lays out the ports (as last time unless flags say otherwise, so a restart
  * finds the same data behind the same addresses), refuses when the cluster runs already or a port
- * is taken, starts the processes and waits until every SPU has registered with the SC.
+ * is taken, starts the processes and waits until every SPU has registered with the SC. When only
+ * part of the cluster runs (an SPU crashed or was killed), it starts the missing processes at their
+ * recorded addresses and leaves the running ones alone.
  */
 export async function startLocalCluster(context: CliContext, flags: StartFlags): Promise<void> {
   const dir = resolve(flags.dataDir);
-  const layout = await planCluster(dir, flags);
+  const { layout, running } = await planCluster(dir, flags);
   await prepareDirs(dir);
+  const started: string[] = [];
+  const pidOf = async (name: string, pid: number | null, args: string[]): Promise<number> => {
+    if (pid !== null && running.has(pid)) return pid;
+    started.push(name);
+    return spawnTide(args, logFile(dir, name));
+  };
   let record = {
     ...layout,
-    sc: { ...layout.sc, pid: await spawnTide(scArgs(dir, layout.sc), logFile(dir, 'sc')) },
+    sc: { ...layout.sc, pid: await pidOf('sc', layout.sc.pid, scArgs(dir, layout.sc)) },
   };
   await writeCluster(dir, record);
   const spus = [];
   for (const spu of record.spus) {
-    spus.push({ ...spu, pid: await spawnTide(spuArgs(dir, record.sc, spu), logFile(dir, `spu-${spu.id}`)) });
+    spus.push({ ...spu, pid: await pidOf(`spu-${spu.id}`, spu.pid, spuArgs(dir, record.sc, spu)) });
   }
   record = { ...record, spus };
   await writeCluster(dir, record);
   try {
     await waitUntilReady(context, dir, record);
   } catch (error) {
-    // Leave nothing half-started behind.
-    await stopCluster(dir, record);
+    // Leave nothing half-started behind (what was running before keeps running).
+    await stopStarted(dir, record, running);
     throw error;
   }
+  if (running.size > 0) context.stderr.write(`started ${started.join(', ')}; the rest was running\n`);
   const bootstrap = record.spus.map((spu) => `${localClusterDefaults.host}:${spu.port}`);
   await addProfile(
     context.profilesPath,
@@ -71,15 +80,39 @@ export async function startLocalCluster(context: CliContext, flags: StartFlags):
   context.stdout.write(`${bootstrap.join(',')}\n`);
 }
 
-async function planCluster(dir: string, flags: StartFlags): Promise<ClusterRecord> {
+/** The layout to start, and the pids of its processes that run already (only when some are down). */
+async function planCluster(
+  dir: string,
+  flags: StartFlags,
+): Promise<{ layout: ClusterRecord; running: ReadonlySet<number> }> {
   const previous = await readCluster(dir);
   if (previous !== undefined) {
-    const running = [previous.sc, ...previous.spus].filter((process) => isAlive(process.pid));
-    if (running.length > 0) {
+    const processes = [previous.sc, ...previous.spus];
+    const running = processes.flatMap((process) => (isAlive(process.pid) ? [process.pid as number] : []));
+    if (running.length === processes.length) {
       throw new Error(
-        `the local cluster in ${dir} is already running (pids ${running.map((p) => p.pid).join(', ')}); ` +
+        `the local cluster in ${dir} is already running (pids ${running.join(', ')}); ` +
           'see `tide cluster status`, or stop it with `tide cluster shutdown`',
       );
+    }
+    if (running.length > 0) {
+      const relayout =
+        (flags.spus !== undefined && flags.spus !== previous.spus.length) ||
+        flags.basePort !== undefined ||
+        flags.scPort !== undefined;
+      if (relayout) {
+        throw new Error(
+          `part of the local cluster in ${dir} is running (pids ${running.join(', ')}); ` +
+            '`tide cluster start` only starts its missing processes as they were laid out; ' +
+            'stop it with `tide cluster shutdown` to change the layout',
+        );
+      }
+      const scPorts = isAlive(previous.sc.pid) ? [] : [previous.sc.port, previous.sc.httpPort];
+      const spuPorts = previous.spus
+        .filter((spu) => !isAlive(spu.pid))
+        .flatMap((spu) => [spu.port, spu.internalPort, spu.httpPort]);
+      await refuseTakenPorts([...scPorts, ...spuPorts]);
+      return { layout: previous, running: new Set(running) };
     }
   }
   const spus = flags.spus ?? previous?.spus.length ?? localClusterDefaults.spus;
@@ -91,14 +124,30 @@ async function planCluster(dir: string, flags: StartFlags): Promise<ClusterRecor
   const layout = layoutCluster({ basePort, spus, ...(scPort === undefined ? {} : { scPort }) });
   const problem = layoutProblem(layout);
   if (problem !== undefined) throw new Error(problem);
-  const taken = await takenPorts(clusterPorts(layout));
+  await refuseTakenPorts(clusterPorts(layout));
+  return { layout, running: new Set() };
+}
+
+async function refuseTakenPorts(ports: readonly number[]): Promise<void> {
+  const taken = await takenPorts(ports);
   if (taken.length > 0) {
     throw new Error(
       `port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use on ${localClusterDefaults.host}; ` +
         'stop whatever holds them or choose other ports with --base-port / --sc-port',
     );
   }
-  return layout;
+}
+
+/** Stops what this start began (SPUs, then the SC) and records it as not running. */
+async function stopStarted(dir: string, record: ClusterRecord, running: ReadonlySet<number>): Promise<void> {
+  const startedNow = (pid: number | null): boolean => pid !== null && !running.has(pid);
+  await Promise.all(record.spus.filter((spu) => startedNow(spu.pid)).map((spu) => stopProcess(spu.pid)));
+  if (startedNow(record.sc.pid)) await stopProcess(record.sc.pid);
+  await writeCluster(dir, {
+    ...record,
+    sc: startedNow(record.sc.pid) ? { ...record.sc, pid: null } : record.sc,
+    spus: record.spus.map((spu) => (startedNow(spu.pid) ? { ...spu, pid: null } : spu)),
+  });
 }
 
 /** Polls every process until all SPUs have registered and the cluster lists them all online. */
