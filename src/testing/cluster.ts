@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { eventually } from './eventually.ts';
 import { stablePorts } from './ports.ts';
 import { makeTempDir, startTide, type TideProcess } from './processes.ts';
 import { WireClient } from './wire-client.ts';
@@ -151,17 +152,18 @@ async function startClusterSpu(
 
 /** Waits until every SPU's Metadata lists `count` brokers: all registered, metadata pushed to all. */
 async function waitForMembers(spus: readonly TestClusterSpu[], count: number): Promise<void> {
-  const deadline = Date.now() + testClusterDefaults.readyTimeoutMs;
+  const options = {
+    timeoutMs: testClusterDefaults.readyTimeoutMs,
+    intervalMs: testClusterDefaults.pollIntervalMs,
+  };
   for (const spu of spus) {
     const client = await WireClient.connect({ host: '127.0.0.1', port: spu.port });
     try {
-      for (;;) {
-        const metadata = await client.metadata([]);
-        if (metadata.brokers.length >= count) break;
-        if (Date.now() > deadline)
-          throw new Error(`SPU ${spu.id} sees ${metadata.brokers.length} of ${count} SPUs`);
-        await new Promise((resolve) => setTimeout(resolve, testClusterDefaults.pollIntervalMs));
-      }
+      await eventually(
+        `SPU ${spu.id} to see ${count} SPUs`,
+        async () => (await client.metadata([])).brokers.length >= count,
+        options,
+      );
     } finally {
       await client.close();
     }

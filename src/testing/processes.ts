@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { systemClock } from '../base/clock.ts';
 
 /**
  * Starting real Tide processes for tests: each gets a temporary data folder and binds port 0, and
@@ -52,12 +53,11 @@ export async function startTide(
   });
   child.stdout?.resume();
   const ready = await new Promise<Record<string, unknown>>((resolveReady, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`tide ${args.join(' ')} not ready:\n${logs.join('\n')}`)),
-      options.timeoutMs ?? 20_000,
+    const timer = systemClock.timeout(options.timeoutMs ?? 20_000, () =>
+      reject(new Error(`tide ${args.join(' ')} not ready:\n${logs.join('\n')}`)),
     );
     exited.then((code) => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(new Error(`tide ${args.join(' ')} exited (${code}):\n${logs.join('\n')}`));
     });
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -66,7 +66,7 @@ export async function startTide(
       try {
         const event = JSON.parse(line) as Record<string, unknown>;
         if (event.msg === options.readyMessage) {
-          clearTimeout(timer);
+          timer.cancel();
           resolveReady(event);
         }
       } catch {
