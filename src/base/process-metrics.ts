@@ -4,6 +4,7 @@ import {
   monitorEventLoopDelay,
   PerformanceObserver,
 } from 'node:perf_hooks';
+import { type Clock, systemClock } from './clock.ts';
 import type { MetricsRegistry } from './metrics.ts';
 
 /**
@@ -31,7 +32,7 @@ export interface ProcessMetrics {
 
 export function registerProcessMetrics(
   registry: MetricsRegistry,
-  options: { windowMs?: number } = {},
+  options: { windowMs?: number; clock?: Clock } = {},
 ): ProcessMetrics {
   const windowMs = options.windowMs ?? processMetricsDefaults.windowMs;
   const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: processMetricsDefaults.resolutionMs });
@@ -52,13 +53,17 @@ export function registerProcessMetrics(
   const intervalNs = processMetricsDefaults.resolutionMs * 1e6;
   const seconds = (nanoseconds: number): number =>
     delay.count === 0 ? 0 : Math.max(0, nanoseconds - intervalNs) / 1e9;
-  const roll = setInterval(() => {
-    p50.set(seconds(delay.percentile(50)));
-    p99.set(seconds(delay.percentile(99)));
-    max.set(seconds(delay.max));
-    delay.reset();
-  }, windowMs);
-  roll.unref();
+  const clock = options.clock ?? systemClock;
+  const roll = clock.interval(
+    windowMs,
+    () => {
+      p50.set(seconds(delay.percentile(50)));
+      p99.set(seconds(delay.percentile(99)));
+      max.set(seconds(delay.max));
+      delay.reset();
+    },
+    { keepAlive: false },
+  );
 
   const pauses = registry.counter(
     'tide_gc_pause_seconds_total',
@@ -82,7 +87,7 @@ export function registerProcessMetrics(
 
   return {
     close: () => {
-      clearInterval(roll);
+      roll.cancel();
       delay.disable();
       observer.disconnect();
     },

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
+import { systemClock, type Timer } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { type AssignorName, assignorNamed, type TopicPartitions } from './assignors.ts';
@@ -116,8 +116,8 @@ export class GroupConsumer
   #metadataDue = false;
   /** Partition counts of the subscribed topics at the last join. */
   #knownCounts = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-  #metadataTimer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
+  #metadataTimer: Timer | undefined;
   #shutdown: Promise<void> | undefined;
   #markClosed: () => void = () => undefined;
   readonly #closed = new Promise<void>((resolve) => {
@@ -401,18 +401,25 @@ export class GroupConsumer
 
   #startAutoCommit(): void {
     const checkMs = this.#options.metadataCheckIntervalMs ?? groupConsumerDefaults.metadataCheckIntervalMs;
-    this.#metadataTimer = setInterval(() => {
-      this.#metadataDue = true;
-      this.#run?.interrupt();
-    }, checkMs);
-    this.#metadataTimer.unref();
+    const background = { keepAlive: false };
+    this.#metadataTimer = systemClock.interval(
+      checkMs,
+      () => {
+        this.#metadataDue = true;
+        this.#run?.interrupt();
+      },
+      background,
+    );
     if (!(this.#options.autoCommit ?? groupConsumerDefaults.autoCommit)) return;
     const intervalMs = this.#options.autoCommitIntervalMs ?? groupConsumerDefaults.autoCommitIntervalMs;
-    this.#timer = setInterval(() => {
-      this.#commitDue = true;
-      this.#run?.interrupt();
-    }, intervalMs);
-    this.#timer.unref();
+    this.#timer = systemClock.interval(
+      intervalMs,
+      () => {
+        this.#commitDue = true;
+        this.#run?.interrupt();
+      },
+      background,
+    );
   }
 
   /** Rejoins when a subscribed topic gained (or lost) partitions since the last join. */
@@ -441,8 +448,8 @@ export class GroupConsumer
   }
 
   async #close(): Promise<void> {
-    clearInterval(this.#timer);
-    clearInterval(this.#metadataTimer);
+    this.#timer?.cancel();
+    this.#metadataTimer?.cancel();
     const joining = this.#joining;
     this.#stopper.abort();
     const owned = this.assignment();
@@ -483,7 +490,7 @@ export class GroupConsumer
 
   async #pause(ms: number): Promise<void> {
     try {
-      await delay(ms, undefined, { signal: this.#stopper.signal });
+      await systemClock.sleep(ms, this.#stopper.signal);
     } catch {
       // Stopped: callers see it at their next check.
     }

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { systemClock } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import {
   type ApiKeyOf,
@@ -74,7 +74,7 @@ export async function findCoordinator(
       error = caught;
     }
     if (!isRetriable(error) || attempt >= coordinatorDefaults.lookupAttemptsMax) throw error;
-    await delay(backoffMs, undefined, signal === undefined ? {} : { signal });
+    await systemClock.sleep(backoffMs, signal);
     backoffMs = Math.min(backoffMs * 2, coordinatorDefaults.lookupBackoffMaxMs);
   }
 }

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import { apiKeys } from '../protocol/messages/api-keys.ts';
@@ -188,7 +187,11 @@ export class GroupMembership {
   /** Joins (or rejoins) the group and waits for this member's assignment, then starts heartbeats. */
   async join(signal?: AbortSignal): Promise<JoinResult> {
     this.#stopHeartbeats();
-    const backoff = new Backoff(this.#settings.retryBackoffMs, this.#settings.retryBackoffMaxMs);
+    const backoff = new Backoff(
+      this.#settings.retryBackoffMs,
+      this.#settings.retryBackoffMaxMs,
+      this.#settings.clock,
+    );
     for (let attempt = 0; attempt < this.#settings.joinAttemptsMax; attempt++) {
       this.#throwIfStopped(signal);
       let result: JoinResult | GroupErrorAction;
@@ -346,7 +349,7 @@ export class GroupMembership {
     let lastSuccessMs = clock.monotonicMs();
     while (!signal.aborted) {
       try {
-        await delay(heartbeatIntervalMs, undefined, { signal });
+        await clock.sleep(heartbeatIntervalMs, signal);
       } catch {
         return;
       }
@@ -425,9 +428,11 @@ function readSubscription(metadata: Buffer): Subscription {
 class Backoff {
   readonly #initialMs: number;
   readonly #maxMs: number;
+  readonly #clock: Clock;
   #nextMs: number;
 
-  constructor(initialMs: number, maxMs: number) {
+  constructor(initialMs: number, maxMs: number, clock: Clock) {
+    this.#clock = clock;
     this.#initialMs = initialMs;
     this.#maxMs = maxMs;
     this.#nextMs = initialMs;
@@ -437,7 +442,7 @@ class Backoff {
     const ms = this.#nextMs;
     this.#nextMs = Math.min(Math.max(this.#nextMs * 2, this.#initialMs), this.#maxMs);
     try {
-      await delay(ms, undefined, { signal });
+      await this.#clock.sleep(ms, signal);
     } catch {
       // Stopped: the caller's loop checks.
     }

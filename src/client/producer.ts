@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../base/clock.ts';
+import { type Clock, systemClock, type Timer } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import type { KafkaConnection } from '../net/kafka-connection.ts';
 import type { Codec } from '../protocol/compression/compression.ts';
@@ -190,7 +190,7 @@ export class Producer {
   #pendingRecords = 0;
   #flushing = 0;
   #drainScheduled = false;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #retryTimer: Timer | undefined;
   #retryAtMs = 0;
   #closed = false;
   readonly #identity: ProducerIdentity;
@@ -208,6 +208,7 @@ export class Producer {
       sendTimeoutMs: this.#settings.sendTimeoutMs,
       codec: this.#settings.compression,
       monotonicMs: () => this.#settings.clock.monotonicMs(),
+      clock: this.#settings.clock,
       onReady: (queue) => {
         this.#partitioner.onBatchSealed?.(queue.topic, queue.partition);
         this.#scheduleDrain();
@@ -286,7 +287,7 @@ export class Producer {
     this.#closed = true;
     await this.flush();
     this.#accumulator.rejectWaiters(new TideError(clientErrorCodes.closed, 'the producer is closed'));
-    clearTimeout(this.#retryTimer);
+    this.#retryTimer?.cancel();
   }
 
   #recordDone(): void {
@@ -366,7 +367,7 @@ export class Producer {
         if (!isRetriable(error) || clock.monotonicMs() + backoffMs > endMs || this.#cluster.isClosed) {
           throw error;
         }
-        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        await clock.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, this.#settings.retryBackoffMaxMs);
       }
     }
@@ -486,15 +487,12 @@ export class Producer {
   #drainAt(delayMs: number): void {
     const atMs = this.#settings.clock.monotonicMs() + delayMs;
     if (this.#retryTimer !== undefined && this.#retryAtMs <= atMs) return;
-    clearTimeout(this.#retryTimer);
+    this.#retryTimer?.cancel();
     this.#retryAtMs = atMs;
-    this.#retryTimer = setTimeout(
-      () => {
-        this.#retryTimer = undefined;
-        this.#drain();
-      },
-      Math.max(1, delayMs),
-    );
+    this.#retryTimer = this.#settings.clock.timeout(Math.max(1, delayMs), () => {
+      this.#retryTimer = undefined;
+      this.#drain();
+    });
   }
 
   /** Fails batches that waited longer than deliveryTimeoutMs (e.g. while no leader was reachable). */

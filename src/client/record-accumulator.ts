@@ -1,3 +1,4 @@
+import { type Clock, systemClock, type Timer } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import { batchHeader, computeBatchCrc } from '../protocol/batch-header.ts';
 import type { Codec } from '../protocol/compression/compression.ts';
@@ -65,7 +66,7 @@ export interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
   open: ProducerBatch | undefined;
-  lingerTimer: NodeJS.Timeout | undefined;
+  lingerTimer: Timer | undefined;
   /** Sealed batches, oldest first; retried batches are put back by sequence. */
   readonly ready: ProducerBatch[];
   /** Batches sent and not yet answered. */
@@ -117,6 +118,8 @@ export interface AccumulatorOptions {
   readonly sendTimeoutMs: number;
   readonly codec: Codec;
   readonly monotonicMs: () => number;
+  /** Where the linger and buffer-wait timers run (the system clock by default). */
+  readonly clock?: Clock;
   /** A batch was sealed and waits for the sender. */
   readonly onReady: (queue: PartitionQueue) => void;
 }
@@ -125,17 +128,19 @@ interface MemoryWaiter {
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
 }
 
 export class RecordAccumulator {
   readonly #options: AccumulatorOptions;
+  readonly #clock: Clock;
   readonly #queues = new Map<string, PartitionQueue>();
   readonly #memoryWaiters: MemoryWaiter[] = [];
   #bufferedBytes = 0;
 
   constructor(options: AccumulatorOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   get bufferedBytes(): number {
@@ -167,7 +172,7 @@ export class RecordAccumulator {
     if (this.tryReserve(bytes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter: MemoryWaiter = { bytes, resolve, reject, timer: undefined };
-      waiter.timer = setTimeout(() => {
+      waiter.timer = this.#clock.timeout(this.#options.sendTimeoutMs, () => {
         const index = this.#memoryWaiters.indexOf(waiter);
         if (index >= 0) this.#memoryWaiters.splice(index, 1);
         reject(
@@ -178,7 +183,7 @@ export class RecordAccumulator {
           ),
         );
         this.#grantWaiters();
-      }, this.#options.sendTimeoutMs);
+      });
       this.#memoryWaiters.push(waiter);
     });
   }
@@ -193,7 +198,7 @@ export class RecordAccumulator {
       const head = this.#memoryWaiters[0];
       if (head === undefined || this.#bufferedBytes + head.bytes > this.#options.bufferBytes) return;
       this.#memoryWaiters.shift();
-      clearTimeout(head.timer);
+      head.timer?.cancel();
       this.#bufferedBytes += head.bytes;
       head.resolve();
     }
@@ -202,7 +207,7 @@ export class RecordAccumulator {
   /** Rejects everyone waiting for buffer space (on close). */
   rejectWaiters(error: Error): void {
     for (const waiter of this.#memoryWaiters.splice(0)) {
-      clearTimeout(waiter.timer);
+      waiter.timer?.cancel();
       waiter.reject(error);
     }
   }
@@ -254,8 +259,7 @@ export class RecordAccumulator {
       queue.lingerTimer = undefined;
       this.seal(queue);
     };
-    queue.lingerTimer =
-      this.#options.lingerMs <= 0 ? setTimeout(expire, 0) : setTimeout(expire, this.#options.lingerMs);
+    queue.lingerTimer = this.#clock.timeout(Math.max(0, this.#options.lingerMs), expire);
   }
 
   /** Closes the open batch of `queue` (if any), encodes it and hands it to the sender. */
@@ -263,7 +267,7 @@ export class RecordAccumulator {
     const batch = queue.open;
     if (batch === undefined) return;
     queue.open = undefined;
-    if (queue.lingerTimer !== undefined) clearTimeout(queue.lingerTimer);
+    queue.lingerTimer?.cancel();
     queue.lingerTimer = undefined;
     batch.encoded = encodeRecordBatch({ codec: this.#options.codec, records: batch.records });
     queue.ready.push(batch);
