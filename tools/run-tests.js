@@ -63,7 +63,9 @@ if (!onlyUnit) {
   step('lint', bin('biome'), ['check', '.']);
   step('types', bin('tsc'), ['--noEmit', '-p', '.']);
 }
-const files = [...findTests('src'), ...findTests('tests'), ...findTests('tools')].sort();
+// Unit tests live beside the code (src/, tools/) and start no processes; tests/ holds the ones that
+// start real SPUs, SCs and external clients.
+const files = [...findTests('src'), ...findTests('tools'), ...(onlyUnit ? [] : findTests('tests'))].sort();
 const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const selected = filter.length === 0 ? files : files.filter((f) => filter.some((p) => f.includes(p)));
 if (selected.length === 0) {
