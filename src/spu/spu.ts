@@ -70,6 +70,7 @@ export class Spu {
       dataDir: this.config.dataDir,
       clock: this.clock,
       logger: this.logger,
+      metrics: this.metrics,
     });
     this.#partitions = partitions;
     const kafka = await this.#openListener(this.config.listenHost, this.config.listenPort, 'listener');
@@ -291,6 +292,7 @@ export class Spu {
         healthy: !this.#stopping,
         spu: this.config.id,
         partitions: partitions.list().length,
+        damagedPartitions: partitions.damagedPartitions(),
         ...(this.#link === undefined ? {} : { registered: this.#link.isRegistered }),
       }),
     });

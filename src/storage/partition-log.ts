@@ -10,7 +10,7 @@ import {
 import { stampLogAppendTime, validateBatches } from './append-validation.ts';
 import { compactLog } from './compaction.ts';
 import { type LogConfig, logConfigDefaults, resolveLogConfig } from './config.ts';
-import { StorageError, storageErrorCodes, storageIoError } from './errors.ts';
+import { type CorruptRange, StorageError, storageErrorCodes, storageIoError } from './errors.ts';
 import { nodeStorageFs, type StorageFs, writeAllFully, writeFileAtomic } from './fs.ts';
 import { SegmentHandleCache } from './handle-cache.ts';
 import {
@@ -30,7 +30,14 @@ import { writePartitionCheckpoint } from './partition-checkpoint.ts';
 import { type DuplicateAppend, type ProducerStateConfig, ProducerStateManager } from './producer-state.ts';
 import { rebuildProducerState, writeProducerSnapshot } from './producer-state-log.ts';
 import { placementOf, type Segment } from './segment.ts';
-import { ensureIndexes, findCut, IndexMismatch, readSegment, rebuildIndexes } from './segment-io.ts';
+import {
+  ensureIndexes,
+  findCut,
+  IndexMismatch,
+  readSegment,
+  rebuildIndexes,
+  type SegmentRead,
+} from './segment-io.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { type TailBudget, TailWindow } from './tail-window.ts';
 import { findTimestamp } from './timestamp-lookup.ts';
@@ -72,6 +79,18 @@ export interface ReadOptions {
   /** Exclusive: only batches entirely below it (the high watermark for consumers). Default: log end. */
   readonly upperBound?: bigint;
   readonly minOneBatch?: boolean;
+  /**
+   * A read starting at damaged data resumes at the next intact data beyond it, instead of failing
+   * (consumers: the offsets skipped are lost on this replica; followers must not skip).
+   */
+  readonly skipDamaged?: boolean;
+}
+
+interface ColdReadOptions {
+  readonly maxBytes: number;
+  readonly upperBound: bigint;
+  readonly minOneBatch: boolean;
+  readonly skipDamaged: boolean;
 }
 
 export interface ReadResult {
@@ -99,6 +118,8 @@ interface DurabilityWaiter {
 }
 
 const readAttemptsMax = 3;
+/** Damaged ranges a log remembers for reporting; more than a few means the whole disk is suspect. */
+const damagedRangesMax = 16;
 /** Closed segments per log whose indexes stay in memory after a read. */
 const closedIndexesLoadedMax = 8;
 
@@ -129,6 +150,7 @@ export class PartitionLog {
   /** A segment file (or the log folder) was created since the folder was last fsynced. */
   #folderSyncPending = true;
   readonly #loadedClosedIndexes: Segment[] = [];
+  readonly #damage: CorruptRange[] = [];
   /** Appends submitted but not yet started: later appends join it (one write for all). */
   #openGroup: PendingAppend[] | undefined;
   #closed = false;
@@ -610,7 +632,12 @@ export class PartitionLog {
     if (fromOffset < upperBound) {
       found =
         this.#tail.read(fromOffset, options.maxBytes, upperBound, minOneBatch) ??
-        (await this.#readCold(fromOffset, options.maxBytes, upperBound, minOneBatch));
+        (await this.#readCold(fromOffset, {
+          maxBytes: options.maxBytes,
+          upperBound,
+          minOneBatch,
+          skipDamaged: options.skipDamaged ?? false,
+        }));
     }
     return {
       ...found,
@@ -622,14 +649,12 @@ export class PartitionLog {
 
   async #readCold(
     fromOffset: bigint,
-    maxBytes: number,
-    upperBound: bigint,
-    minOneBatch: boolean,
+    options: ColdReadOptions,
   ): Promise<{ batches: Buffer[]; bytes: number }> {
     for (let attempt = 1; ; attempt++) {
       const generation = this.#generation;
       try {
-        return await this.#readSegments(fromOffset, { maxBytes, upperBound, minOneBatch });
+        return await this.#readSegments(fromOffset, options);
       } catch (error) {
         if (attempt >= readAttemptsMax) throw error;
         if (error instanceof IndexMismatch) continue; // index rebuilt below; try again
@@ -643,15 +668,20 @@ export class PartitionLog {
     }
   }
 
-  /** Reads on across segments until a limit is met, so a fetch is as full as the tail path's. */
+  /**
+   * Reads on across segments until a limit is met, so a fetch is as full as the tail path's. Damage
+   * met on the way ends the read with the intact batches before it; a read that starts at damage
+   * fails, or with `skipDamaged` resumes at the first intact index entry or segment beyond it.
+   */
   async #readSegments(
     fromOffset: bigint,
-    options: { maxBytes: number; upperBound: bigint; minOneBatch: boolean },
+    options: ColdReadOptions,
   ): Promise<{ batches: Buffer[]; bytes: number }> {
     const segments = this.#segments;
     const batches: Buffer[] = [];
     let bytes = 0;
-    for (let index = this.#segmentIndexFor(fromOffset); index < segments.length; index++) {
+    let from = fromOffset;
+    for (let index = this.#segmentIndexFor(from); index < segments.length; index++) {
       const segment = segments[index]!;
       const limits = {
         maxBytes: options.maxBytes - bytes,
@@ -659,19 +689,54 @@ export class PartitionLog {
         minOneBatch: options.minOneBatch && batches.length === 0,
         end: segment.size,
       };
+      let read: SegmentRead;
       try {
-        const read = await readSegment(this.#context, segment, fromOffset, limits);
-        if (index < segments.length - 1) this.#noteIndexesLoaded(segment);
-        batches.push(...read.batches);
-        bytes += read.bytes;
-        if (read.limited) break;
+        read = await readSegment(this.#context, segment, from, limits);
       } catch (error) {
         if (error instanceof IndexMismatch)
           await rebuildIndexes(this.#context, segment, 'index entry does not match the log');
         throw error;
       }
+      if (index < segments.length - 1) this.#noteIndexesLoaded(segment);
+      batches.push(...read.batches);
+      bytes += read.bytes;
+      if (read.damage !== undefined) {
+        this.#noteDamage(read.damage.range);
+        if (batches.length > 0) break;
+        const resume = options.skipDamaged ? this.#resumeAfter(segment, read.damage.range, from) : undefined;
+        if (resume === undefined) throw read.damage;
+        from = resume;
+        if (resume < segment.nextOffset) index -= 1; // resume within this segment
+        continue;
+      }
+      if (read.limited) break;
     }
     return { batches, bytes };
+  }
+
+  /**
+   * Where a read may resume past damage in `segment`: the first index entry beyond the damaged
+   * position, else the next segment's start (undefined when the damage is in the active segment).
+   */
+  #resumeAfter(segment: Segment, range: CorruptRange, from: bigint): bigint | undefined {
+    const entry = segment.indexesLoaded ? segment.offsetIndex.firstAfter(range.position) : undefined;
+    // Only forward of where this read stood, so damage met again cannot hold the read in place.
+    if (entry !== undefined && entry.offset > from && entry.offset > range.fromOffset) return entry.offset;
+    const next = this.#segments[this.#segments.indexOf(segment) + 1];
+    return next?.baseOffset;
+  }
+
+  /** Remembers a damaged range (once), so the partition can report it until the log is repaired. */
+  #noteDamage(range: CorruptRange): void {
+    const known = this.#damage.some(
+      (seen) => seen.segmentBaseOffset === range.segmentBaseOffset && seen.position === range.position,
+    );
+    if (!known && this.#damage.length < damagedRangesMax) this.#damage.push(range);
+  }
+
+  /** Damaged ranges reads have met since the log opened (at most `damagedRangesMax`). */
+  get damage(): readonly CorruptRange[] {
+    return this.#damage;
   }
 
   /**
