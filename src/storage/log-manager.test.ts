@@ -96,3 +96,28 @@ test('10,000 partitions stay within the handle bound and a memory budget', async
     await writeFile(`${dataDir}/stray`, '');
   });
 });
+
+test('every legal name has a log folder that lists, reopens and deletes', async () => {
+  await withTempDir(async (dataDir) => {
+    const longest = 'x'.repeat(249);
+    const manager = await LogManager.open({ dataDir, clock: new ManualClock() });
+    // `<topic>-<partition>` fits for partition 5 (255 bytes), not for the largest partition.
+    for (const partition of [5, 0x7fffffff]) {
+      const log = await manager.openLog(longest, partition);
+      await log.append([makeBatch([{ value: `p${partition}` }])], { leaderEpoch: 0 });
+    }
+    const names = await readdir(dataDir);
+    assert.ok(names.every((name) => name.length <= 255));
+    assert.ok(names.includes(`${longest}-5`), 'a name that fits keeps the plain form');
+    await manager.close();
+    const again = await LogManager.open({ dataDir });
+    const listed = (await again.list()).map((entry) => `${entry.topic.length}/${entry.partition}`).sort();
+    assert.deepEqual(listed, ['249/2147483647', '249/5']);
+    assert.equal((await again.openLog(longest, 0x7fffffff)).logEndOffset, 1n);
+    await again.deleteLog(longest, 0x7fffffff);
+    await again.deleteLog(longest, 5);
+    assert.deepEqual(await readdir(dataDir), []);
+    assert.equal((await again.openLog(longest, 5)).logEndOffset, 0n, 'recreated empty');
+    await again.close();
+  });
+});
