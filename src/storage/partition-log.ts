@@ -1028,6 +1028,8 @@ export class PartitionLog {
       this.#generation += 1;
       try {
         const rewritten = await compactLog(this.#context, closed, nowMs);
+        // The window still holds the batches as appended: readers must see the compacted ones.
+        if (rewritten > 0) this.#tail.clear();
         for (const segment of closed) segment.dropIndexes();
         this.#loadedClosedIndexes.length = 0;
         return rewritten;
