@@ -24,8 +24,8 @@ export class StorageHealth {
   }
 
   /** A storage event of one log: logged, and counted when it is damage or a failure. */
-  onEvent(log: TopicPartition, event: StorageEvent): void {
-    const fields = { topic: log.topic, partition: log.partition, event };
+  onEvent(log: TopicPartition | undefined, event: StorageEvent): void {
+    const fields = { ...(log === undefined ? {} : { topic: log.topic, partition: log.partition }), event };
     if (event.kind === 'background-failure') {
       this.#failureCounter(event.task).add();
       this.#logger.error('storage background task failed', fields);

@@ -16,7 +16,7 @@ export type StorageEvent =
   | { readonly kind: 'checkpoint-invalid'; readonly path: string }
   | { readonly kind: 'segment-dropped'; readonly path: string; readonly reason: string }
   | { readonly kind: 'corrupt-read'; readonly path: string; readonly message: string }
-  | { readonly kind: 'background-failure'; readonly task: BackgroundTask; readonly message: string };
+  | { readonly kind: 'background-failure'; readonly task: BackgroundTask | 'tick'; readonly message: string };
 
 /** The log work a LogManager's tick runs without a caller waiting on it. */
 export type BackgroundTask = 'flush' | 'checkpoint' | 'retention' | 'compaction';

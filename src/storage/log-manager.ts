@@ -3,7 +3,7 @@ import type { LogConfig } from './config.ts';
 import { StorageError, storageErrorCodes, storageIoError } from './errors.ts';
 import { nodeStorageFs, type StorageFs, writeFileAtomic } from './fs.ts';
 import { SegmentHandleCache } from './handle-cache.ts';
-import type { StorageEvent } from './log-context.ts';
+import type { BackgroundTask, StorageEvent } from './log-context.ts';
 import {
   decodeLogName,
   deletingFolderName,
@@ -45,7 +45,8 @@ export interface LogManagerOptions {
   readonly logConfig?: Partial<LogConfig>;
   readonly openHandlesMax?: number;
   readonly tailWindowBytesTotalMax?: number;
-  readonly onEvent?: (log: TopicPartition, event: StorageEvent) => void;
+  /** Storage events; `log` is undefined for a failure of the tick itself (a bug). */
+  readonly onEvent?: (log: TopicPartition | undefined, event: StorageEvent) => void;
 }
 
 export class LogManager {
@@ -58,6 +59,8 @@ export class LogManager {
   readonly #onEvent: LogManagerOptions['onEvent'];
   readonly #logs = new Map<string, Promise<PartitionLog>>();
   readonly #opened = new Map<string, PartitionLog>();
+  /** Topic and partition of each open log, by folder name (hashed names cannot be read back). */
+  readonly #identities = new Map<string, TopicPartition>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #lastCheckpointMs: number;
@@ -137,6 +140,7 @@ export class LogManager {
       async (log) => {
         if (isHashedLogFolder(name)) await this.#writeLogName(name, { topic, partition }, log);
         this.#opened.set(name, log);
+        this.#identities.set(name, { topic, partition });
         return log;
       },
       (error: unknown) => {
@@ -167,6 +171,7 @@ export class LogManager {
     const log = await this.#logs.get(name);
     this.#logs.delete(name);
     this.#opened.delete(name);
+    this.#identities.delete(name);
     await log?.close();
   }
 
@@ -176,6 +181,7 @@ export class LogManager {
     const log = await this.#logs.get(name)?.catch(() => undefined);
     this.#logs.delete(name);
     this.#opened.delete(name);
+    this.#identities.delete(name);
     await log?.abandon();
     const dir = `${this.dataDir}/${name}`;
     if (!(await this.#fs.isDirectory(dir))) return;
@@ -188,14 +194,18 @@ export class LogManager {
   /** Starts the background tick (timers unref'd: they never keep the process alive). */
   start(intervalMs: number = logManagerDefaults.tickIntervalMs): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.tick().catch(() => {}), intervalMs);
+    this.#timer = setInterval(
+      () => void this.tick().catch((error: unknown) => this.#reportFailure(undefined, 'tick', error)),
+      intervalMs,
+    );
     this.#timer.unref();
   }
 
   /**
    * One background tick: flush.ms fsyncs, periodic checkpoints, and retention/compaction for at most
-   * `cleanupLogsPerTickMax` logs whose last pass is older than `cleanupIntervalMs`. Errors of one log
-   * do not stop the others (they surface on that log's next append).
+   * `cleanupLogsPerTickMax` logs whose last pass is older than `cleanupIntervalMs`. A failure of one
+   * log does not stop the others: it is reported (onEvent) and surfaces on that log's next append or
+   * read.
    */
   async tick(): Promise<void> {
     if (this.#ticking || this.#closed) return;
@@ -205,9 +215,9 @@ export class LogManager {
       const now = this.#clock.monotonicMs();
       const checkpointDue = now - this.#lastCheckpointMs >= logManagerDefaults.checkpointIntervalMs;
       if (checkpointDue) this.#lastCheckpointMs = now;
-      for (const [, log] of logs) {
-        await log.flushIfDue().catch(() => {});
-        if (checkpointDue) await log.checkpoint().catch(() => {});
+      for (const [name, log] of logs) {
+        await this.#runBackground(name, log, 'flush', () => log.flushIfDue());
+        if (checkpointDue) await this.#runBackground(name, log, 'checkpoint', () => log.checkpoint());
       }
       await this.#cleanupSome(logs, now);
     } finally {
@@ -222,9 +232,29 @@ export class LogManager {
       const last = this.#lastCleanupMs.get(name);
       if (last !== undefined && now - last < logManagerDefaults.cleanupIntervalMs) continue;
       this.#lastCleanupMs.set(name, now);
-      await log.runRetention().catch(() => {});
-      await log.runCompaction().catch(() => {});
+      await this.#runBackground(name, log, 'retention', () => log.runRetention());
+      await this.#runBackground(name, log, 'compaction', () => log.runCompaction());
     }
+  }
+
+  /** Runs one log's background task; a failure is reported and handed to the log to surface. */
+  async #runBackground(
+    name: string,
+    log: PartitionLog,
+    task: BackgroundTask,
+    run: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      log.noteBackgroundFailure(task, error);
+      this.#reportFailure(this.#identities.get(name), task, error);
+    }
+  }
+
+  #reportFailure(log: TopicPartition | undefined, task: BackgroundTask | 'tick', error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#onEvent?.(log, { kind: 'background-failure', task, message });
   }
 
   /** Stops the tick and closes every log cleanly. */

@@ -18,7 +18,7 @@ import {
   type LeaderEpochCache,
   leaderEpochCheckpointName,
 } from './leader-epoch-cache.ts';
-import type { LogContext, StorageEvent } from './log-context.ts';
+import type { BackgroundTask, LogContext, StorageEvent } from './log-context.ts';
 import {
   cleanShutdownName,
   createSegment,
@@ -147,6 +147,7 @@ export class PartitionLog {
   #flushing = false;
   #flushWaiters: DurabilityWaiter[] = [];
   #failure: Error | undefined;
+  #backgroundFailure: StorageError | undefined;
   /** A segment file (or the log folder) was created since the folder was last fsynced. */
   #folderSyncPending = true;
   readonly #loadedClosedIndexes: Segment[] = [];
@@ -270,6 +271,7 @@ export class PartitionLog {
    * With flush.messages reached, resolves after the fsync that covers them (group commit).
    */
   async append(batches: readonly Buffer[], options: { readonly leaderEpoch: number }): Promise<AppendResult> {
+    this.#surfaceBackgroundFailure();
     const bytes = validateBatches(batches, this.#settings.config.batchBytesMax, true);
     const result = await this.#submit(batches, bytes, options.leaderEpoch);
     await this.#flushAfterAppend(result);
@@ -278,6 +280,7 @@ export class PartitionLog {
 
   /** Appends batches replicated from the leader, offsets already set; they must start at the log end. */
   async appendAsFollower(batches: readonly Buffer[]): Promise<AppendResult> {
+    this.#surfaceBackgroundFailure();
     const bytes = validateBatches(batches, Math.max(this.#settings.config.batchBytesMax, 2 ** 31 - 1), false);
     const result = await this.#submit(batches, bytes, undefined);
     await this.#flushAfterAppend(result);
@@ -511,6 +514,29 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Background work on this log (flush.ms, checkpoint, retention, compaction) failed with no caller
+   * to tell: the next append or read fails with it, once, so a client sees the storage error (and
+   * retries) instead of it being lost. A failed fsync also takes the log offline (#failure).
+   */
+  noteBackgroundFailure(task: BackgroundTask, error: unknown): void {
+    const cause = storageIoError(error, `background ${task} of ${this.dir}`);
+    this.#backgroundFailure =
+      cause instanceof StorageError
+        ? cause
+        : new StorageError(storageErrorCodes.ioError, `background ${task} of ${this.dir}: ${cause.message}`, {
+            retriable: true,
+            cause,
+          });
+  }
+
+  #surfaceBackgroundFailure(): void {
+    const failure = this.#backgroundFailure;
+    if (failure === undefined) return;
+    this.#backgroundFailure = undefined;
+    throw failure;
+  }
+
   #checkWritable(): void {
     if (this.#closed) throw new StorageError(storageErrorCodes.logClosed, `log ${this.dir} is closed`);
     if (this.#failure !== undefined)
@@ -621,6 +647,7 @@ export class PartitionLog {
    */
   async read(fromOffset: bigint, options: ReadOptions): Promise<ReadResult> {
     if (this.#closed) throw new StorageError(storageErrorCodes.logClosed, `log ${this.dir} is closed`);
+    this.#surfaceBackgroundFailure();
     if (fromOffset < this.#logStartOffset || fromOffset > this.#logEndOffset)
       throw new StorageError(
         storageErrorCodes.offsetOutOfRange,
