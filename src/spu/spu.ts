@@ -215,6 +215,8 @@ export class Spu {
             highWatermark: partition.log.highWatermark,
             sizeBytes: BigInt(partition.log.sizeBytes),
             followers: followerLogEnds(partition),
+            // The SC moves leadership off a replica this SPU can no longer write.
+            offline: partition.log.offline,
           }),
         ),
       logger: this.logger.child({ component: 'controller-link' }),

@@ -228,6 +228,11 @@ export class PartitionLog {
     return this.#highWatermark;
   }
 
+  /** True once a write, fsync or truncation failed: the log refuses writes until it is reopened. */
+  get offline(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** Everything below this offset has been fsynced. */
   get durableOffset(): bigint {
     return this.#durableOffset;
