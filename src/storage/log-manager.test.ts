@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
+import { FaultyFs, makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import type { StorageEvent } from './log-context.ts';
 import { LogManager, logManagerDefaults, parseLogFolderName } from './log-manager.ts';
-import { FaultyFs, makeBatch, withTempDir } from './test-kit.ts';
 
 test('log folder names parse back to topic and partition', () => {
   assert.deepEqual(parseLogFolderName('orders-eu-12'), { topic: 'orders-eu', partition: 12 });

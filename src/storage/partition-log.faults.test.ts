@@ -3,11 +3,11 @@ import { open as openFile, readFile, stat, truncate, writeFile } from 'node:fs/p
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { batchLastOffset, checkBatch } from '../protocol/batch-header.ts';
+import { FaultyFs, makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import { CorruptLogError, StorageError } from './errors.ts';
 import type { StorageEvent } from './log-context.ts';
 import { PartitionLog, type PartitionLogOptions } from './partition-log.ts';
 import { segmentBaseName } from './segment.ts';
-import { FaultyFs, makeBatch, withTempDir } from './test-kit.ts';
 
 function batchOf(index: number): Buffer {
   return makeBatch([

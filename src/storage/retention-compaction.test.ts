@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { checkBatch } from '../protocol/batch-header.ts';
 import { decodeRecordBatch } from '../protocol/record-batch.ts';
+import { makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import type { LogConfig } from './config.ts';
 import { LogManager, logManagerDefaults } from './log-manager.ts';
 import { PartitionLog } from './partition-log.ts';
-import { makeBatch, withTempDir } from './test-kit.ts';
 
 const minuteMs = 60_000;
 
