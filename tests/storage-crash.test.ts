@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { batchHeader, checkBatch } from '../src/protocol/batch-header.ts';
 import { decodeRecordBatch } from '../src/protocol/record-batch.ts';
 import { PartitionLog } from '../src/storage/partition-log.ts';
-import { withTempDir } from '../src/storage/test-kit.ts';
+import { withTempDir } from '../src/testing/storage-kit.ts';
 import { valueFor } from './helpers/storage-writer.ts';
 
 /**

@@ -41,6 +41,7 @@ export class Leadership {
   readonly #autoRebalance: boolean;
   readonly #graceEndMs: number;
   readonly #onChange: () => void;
+  readonly #replicaOffline: (spuId: number, topic: string, partition: number) => boolean;
   /** SPUs seen going offline by this process (and not back since). */
   readonly #gone = new Set<number>();
   /** AlterPartitionReassignments and ListPartitionReassignments; the moves advance in `repair`. */
@@ -55,7 +56,10 @@ export class Leadership {
     sessionTimeoutMs: number;
     autoRebalance: boolean;
     onChange: () => void;
+    /** True when an SPU reported that it can no longer write its replica of a partition. */
+    replicaOffline?: (spuId: number, topic: string, partition: number) => boolean;
   }) {
+    this.#replicaOffline = options.replicaOffline ?? (() => false);
     this.#store = options.store;
     this.#spus = options.spus;
     this.#topics = options.topics;
@@ -88,7 +92,7 @@ export class Leadership {
       for (const topic of this.#topics.topics()) {
         const unclean = effectiveTopicConfig(topic.configs)['unclean.leader.election.enable'] === 'true';
         for (const partition of topicPartitions(this.#store, topic)) {
-          const { next, dropped } = this.#nextState(partition, presumed, unclean);
+          const { next, dropped } = this.#nextState(partition, presumed, unclean, topic.name);
           if (next === undefined) continue;
           writes.push(this.#write(next), ...dropWrites(this.#store, next, dropped));
           this.#logger.info('partition leadership changed', {
@@ -117,9 +121,12 @@ export class Leadership {
     partition: PartitionRecord,
     presumed: IsOnline,
     unclean: boolean,
+    topic: string,
   ): { next: PartitionRecord | undefined; dropped: readonly number[] } {
-    const online = (id: number): boolean => this.#spus.isOnline(id);
-    const afterLoss = electAfterLoss(partition, presumed, unclean);
+    // A replica whose SPU reported its storage failed counts as lost for this partition alone.
+    const writable = (id: number): boolean => !this.#replicaOffline(id, topic, partition.partition);
+    const online = (id: number): boolean => this.#spus.isOnline(id) && writable(id);
+    const afterLoss = electAfterLoss(partition, (id) => presumed(id) && writable(id), unclean);
     const current = afterLoss ?? partition;
     const elected =
       this.#autoRebalance && current.reassignment === undefined

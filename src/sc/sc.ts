@@ -87,10 +87,12 @@ export class Sc {
     });
     this.#reconciler = reconciler;
     const pushes = reconciler;
+    const reports = new StatusReports();
     leadership = new Leadership({
       store,
       spus,
       topics,
+      replicaOffline: (spuId, topic, partition) => reports.get(spuId, topic, partition)?.offline === true,
       clock: this.clock,
       logger: this.logger.child({ component: 'leadership' }),
       sessionTimeoutMs: this.config.spuSessionTimeoutMs,
@@ -110,7 +112,7 @@ export class Sc {
     };
     const router = createScRouter({
       ...adminHandlers(topics, leadership.reassignments),
-      ...spuHandlers({ store, spus, topics, reports: new StatusReports(), leadership, shutDown }),
+      ...spuHandlers({ store, spus, topics, reports, leadership, shutDown }),
     });
     const port = await this.#listen(router);
     this.#timer = setInterval(() => {

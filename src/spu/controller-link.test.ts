@@ -189,6 +189,7 @@ describe('controller link', () => {
           highWatermark: 5n,
           sizeBytes: 100n,
           followers: [],
+          offline: false,
         },
       ],
     });

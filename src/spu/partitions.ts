@@ -1,10 +1,12 @@
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
+import type { MetricsRegistry } from '../base/metrics.ts';
 import { effectiveTopicConfig } from '../protocol/topic-config.ts';
 import type { CleanupPolicy, LogConfig, TimestampType } from '../storage/config.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.ts';
 import { type ReplicaAssignment, ReplicaSet } from './replication/replica-set.ts';
+import { StorageHealth } from './storage-health.ts';
 
 /**
  * The partitions this SPU holds: each wraps its storage log with what the broker adds on top, the
@@ -142,13 +144,18 @@ export class PartitionManager {
     this.#logger = logger;
   }
 
-  static async open(options: { dataDir: string; clock: Clock; logger: Logger }): Promise<PartitionManager> {
+  static async open(options: {
+    dataDir: string;
+    clock: Clock;
+    logger: Logger;
+    metrics?: MetricsRegistry;
+  }): Promise<PartitionManager> {
     const logger = options.logger.child({ component: 'storage' });
+    const health = new StorageHealth({ logger, ...(options.metrics ? { metrics: options.metrics } : {}) });
     const logs = await LogManager.open({
       dataDir: options.dataDir,
       clock: options.clock,
-      onEvent: (log, event) =>
-        logger.warn('storage event', { topic: log.topic, partition: log.partition, event }),
+      onEvent: (log, event) => health.onEvent(log, event),
     });
     logs.start();
     return new PartitionManager(logs, logger);
@@ -160,6 +167,13 @@ export class PartitionManager {
 
   list(): Partition[] {
     return [...this.#partitions.values()];
+  }
+
+  /** `<topic>-<partition>` of every partition whose reads met damaged data (for /health). */
+  damagedPartitions(): string[] {
+    return this.list()
+      .filter((partition) => partition.log.damage.length > 0)
+      .map((partition) => `${partition.topic}-${partition.index}`);
   }
 
   /** Opens (creating if needed) a partition's log with the topic's configs. */

@@ -70,6 +70,7 @@ export class Spu {
       dataDir: this.config.dataDir,
       clock: this.clock,
       logger: this.logger,
+      metrics: this.metrics,
     });
     this.#partitions = partitions;
     const kafka = await this.#openListener(this.config.listenHost, this.config.listenPort, 'listener');
@@ -214,6 +215,8 @@ export class Spu {
             highWatermark: partition.log.highWatermark,
             sizeBytes: BigInt(partition.log.sizeBytes),
             followers: followerLogEnds(partition),
+            // The SC moves leadership off a replica this SPU can no longer write.
+            offline: partition.log.offline,
           }),
         ),
       logger: this.logger.child({ component: 'controller-link' }),
@@ -291,6 +294,7 @@ export class Spu {
         healthy: !this.#stopping,
         spu: this.config.id,
         partitions: partitions.list().length,
+        damagedPartitions: partitions.damagedPartitions(),
         ...(this.#link === undefined ? {} : { registered: this.#link.isRegistered }),
       }),
     });

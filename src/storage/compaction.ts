@@ -165,6 +165,9 @@ async function rewriteSegment(
   await context.fs.unlink(segment.indexPath);
   await context.fs.unlink(segment.timeIndexPath);
   await context.fs.rename(cleanedPath, segment.logPath);
+  // A read between the first discard and the rename may have opened the old file again: close it,
+  // or that handle would serve the old batches and keep the replaced file's space.
+  await context.cache.discard(segment.logPath);
   await context.fs.syncDir(segment.dir);
   segment.adoptBuilt(built);
   await segment.writeIndexes(context.fs);

@@ -15,7 +15,11 @@ export type StorageEvent =
   | { readonly kind: 'index-rebuilt'; readonly path: string; readonly reason: string }
   | { readonly kind: 'checkpoint-invalid'; readonly path: string }
   | { readonly kind: 'segment-dropped'; readonly path: string; readonly reason: string }
-  | { readonly kind: 'corrupt-read'; readonly path: string; readonly message: string };
+  | { readonly kind: 'corrupt-read'; readonly path: string; readonly message: string }
+  | { readonly kind: 'background-failure'; readonly task: BackgroundTask | 'tick'; readonly message: string };
+
+/** The log work a LogManager's tick runs without a caller waiting on it. */
+export type BackgroundTask = 'flush' | 'checkpoint' | 'retention' | 'compaction';
 
 /** What the parts of one log share: where it lives, its seams and its current settings. */
 export interface LogContext {

@@ -1,10 +1,20 @@
 import { type Clock, systemClock } from '../base/clock.ts';
-import { topicNameProblem } from '../protocol/topic-names.ts';
 import type { LogConfig } from './config.ts';
 import { StorageError, storageErrorCodes, storageIoError } from './errors.ts';
-import { nodeStorageFs, type StorageFs } from './fs.ts';
+import { nodeStorageFs, type StorageFs, writeFileAtomic } from './fs.ts';
 import { SegmentHandleCache } from './handle-cache.ts';
-import type { StorageEvent } from './log-context.ts';
+import type { BackgroundTask, StorageEvent } from './log-context.ts';
+import {
+  decodeLogName,
+  deletingFolderName,
+  deletingSuffix,
+  encodeLogName,
+  isHashedLogFolder,
+  logFolderName,
+  logNameFileName,
+  parseLogFolderName,
+  type TopicPartition,
+} from './log-folders.ts';
 import { PartitionLog } from './partition-log.ts';
 import { TailBudget } from './tail-window.ts';
 
@@ -24,10 +34,8 @@ export const logManagerDefaults = Object.freeze({
   closeConcurrency: 64, // logs closed in parallel at shutdown
 });
 
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
+export type { TopicPartition } from './log-folders.ts';
+export { parseLogFolderName } from './log-folders.ts';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -37,28 +45,8 @@ export interface LogManagerOptions {
   readonly logConfig?: Partial<LogConfig>;
   readonly openHandlesMax?: number;
   readonly tailWindowBytesTotalMax?: number;
-  readonly onEvent?: (log: TopicPartition, event: StorageEvent) => void;
-}
-
-const deletingSuffix = '.deleting';
-
-function folderName(topic: string, partition: number): string {
-  const problem = topicNameProblem(topic);
-  if (problem !== undefined) throw new StorageError(storageErrorCodes.invalidLogName, problem);
-  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff)
-    throw new StorageError(
-      storageErrorCodes.invalidLogName,
-      `partition ${partition} is not a valid partition number`,
-    );
-  return `${topic}-${partition}`;
-}
-
-/** Topic and partition named by a log folder, or undefined when the name is not one. */
-export function parseLogFolderName(name: string): TopicPartition | undefined {
-  const match = /^(.+)-(\d{1,10})$/.exec(name);
-  if (match === null || topicNameProblem(match[1]!) !== undefined) return undefined;
-  const partition = Number(match[2]);
-  return partition <= 0x7fffffff ? { topic: match[1]!, partition } : undefined;
+  /** Storage events; `log` is undefined for a failure of the tick itself (a bug). */
+  readonly onEvent?: (log: TopicPartition | undefined, event: StorageEvent) => void;
 }
 
 export class LogManager {
@@ -71,6 +59,8 @@ export class LogManager {
   readonly #onEvent: LogManagerOptions['onEvent'];
   readonly #logs = new Map<string, Promise<PartitionLog>>();
   readonly #opened = new Map<string, PartitionLog>();
+  /** Topic and partition of each open log, by folder name (hashed names cannot be read back). */
+  readonly #identities = new Map<string, TopicPartition>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #lastCheckpointMs: number;
@@ -111,7 +101,9 @@ export class LogManager {
   async list(): Promise<TopicPartition[]> {
     const found: TopicPartition[] = [];
     for (const name of await this.#fs.readdir(this.dataDir)) {
-      const parsed = parseLogFolderName(name);
+      const parsed = isHashedLogFolder(name)
+        ? decodeLogName(name, await this.#fs.readFile(`${this.dataDir}/${name}/${logNameFileName}`))
+        : parseLogFolderName(name);
       if (parsed !== undefined && (await this.#fs.isDirectory(`${this.dataDir}/${name}`))) found.push(parsed);
     }
     return found;
@@ -119,7 +111,7 @@ export class LogManager {
 
   /** The open log, if it is open. */
   get(topic: string, partition: number): PartitionLog | undefined {
-    return this.#opened.get(folderName(topic, partition));
+    return this.#opened.get(logFolderName(topic, partition));
   }
 
   get openLogCount(): number {
@@ -133,7 +125,7 @@ export class LogManager {
     options: { config?: Partial<LogConfig> } = {},
   ): Promise<PartitionLog> {
     if (this.#closed) throw new StorageError(storageErrorCodes.logClosed, 'log manager is closed');
-    const name = folderName(topic, partition);
+    const name = logFolderName(topic, partition);
     const existing = this.#logs.get(name);
     if (existing !== undefined) return await existing;
     const opening = PartitionLog.open({
@@ -145,8 +137,10 @@ export class LogManager {
       tailBudget: this.tailBudget,
       onEvent: (event) => this.#onEvent?.({ topic, partition }, event),
     }).then(
-      (log) => {
+      async (log) => {
+        if (isHashedLogFolder(name)) await this.#writeLogName(name, { topic, partition }, log);
         this.#opened.set(name, log);
+        this.#identities.set(name, { topic, partition });
         return log;
       },
       (error: unknown) => {
@@ -158,25 +152,40 @@ export class LogManager {
     return await opening;
   }
 
+  /** A hashed folder's name cannot be read back: the `log.name` file inside says whose log it is. */
+  async #writeLogName(name: string, log: TopicPartition, opened: PartitionLog): Promise<void> {
+    const dir = `${this.dataDir}/${name}`;
+    const content = encodeLogName(log);
+    if ((await this.#fs.readFile(`${dir}/${logNameFileName}`))?.equals(content)) return;
+    try {
+      await writeFileAtomic(this.#fs, dir, logNameFileName, content);
+    } catch (error) {
+      await opened.abandon();
+      throw storageIoError(error, `naming log folder ${dir}`);
+    }
+  }
+
   /** Closes a log cleanly (it stays on disk). */
   async closeLog(topic: string, partition: number): Promise<void> {
-    const name = folderName(topic, partition);
+    const name = logFolderName(topic, partition);
     const log = await this.#logs.get(name);
     this.#logs.delete(name);
     this.#opened.delete(name);
+    this.#identities.delete(name);
     await log?.close();
   }
 
   /** Deletes a log and its folder: renamed aside first, so a crash midway cannot leave half a log. */
   async deleteLog(topic: string, partition: number): Promise<void> {
-    const name = folderName(topic, partition);
+    const name = logFolderName(topic, partition);
     const log = await this.#logs.get(name)?.catch(() => undefined);
     this.#logs.delete(name);
     this.#opened.delete(name);
+    this.#identities.delete(name);
     await log?.abandon();
     const dir = `${this.dataDir}/${name}`;
     if (!(await this.#fs.isDirectory(dir))) return;
-    const aside = `${dir}.${this.#clock.nowMs()}${deletingSuffix}`;
+    const aside = `${this.dataDir}/${deletingFolderName(name, this.#clock.nowMs())}`;
     await this.#fs.rename(dir, aside);
     await this.#fs.syncDir(this.dataDir);
     await this.#fs.removeTree(aside);
@@ -185,14 +194,18 @@ export class LogManager {
   /** Starts the background tick (timers unref'd: they never keep the process alive). */
   start(intervalMs: number = logManagerDefaults.tickIntervalMs): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.tick().catch(() => {}), intervalMs);
+    this.#timer = setInterval(
+      () => void this.tick().catch((error: unknown) => this.#reportFailure(undefined, 'tick', error)),
+      intervalMs,
+    );
     this.#timer.unref();
   }
 
   /**
    * One background tick: flush.ms fsyncs, periodic checkpoints, and retention/compaction for at most
-   * `cleanupLogsPerTickMax` logs whose last pass is older than `cleanupIntervalMs`. Errors of one log
-   * do not stop the others (they surface on that log's next append).
+   * `cleanupLogsPerTickMax` logs whose last pass is older than `cleanupIntervalMs`. A failure of one
+   * log does not stop the others: it is reported (onEvent) and surfaces on that log's next append or
+   * read.
    */
   async tick(): Promise<void> {
     if (this.#ticking || this.#closed) return;
@@ -202,9 +215,9 @@ export class LogManager {
       const now = this.#clock.monotonicMs();
       const checkpointDue = now - this.#lastCheckpointMs >= logManagerDefaults.checkpointIntervalMs;
       if (checkpointDue) this.#lastCheckpointMs = now;
-      for (const [, log] of logs) {
-        await log.flushIfDue().catch(() => {});
-        if (checkpointDue) await log.checkpoint().catch(() => {});
+      for (const [name, log] of logs) {
+        await this.#runBackground(name, log, 'flush', () => log.flushIfDue());
+        if (checkpointDue) await this.#runBackground(name, log, 'checkpoint', () => log.checkpoint());
       }
       await this.#cleanupSome(logs, now);
     } finally {
@@ -219,9 +232,29 @@ export class LogManager {
       const last = this.#lastCleanupMs.get(name);
       if (last !== undefined && now - last < logManagerDefaults.cleanupIntervalMs) continue;
       this.#lastCleanupMs.set(name, now);
-      await log.runRetention().catch(() => {});
-      await log.runCompaction().catch(() => {});
+      await this.#runBackground(name, log, 'retention', () => log.runRetention());
+      await this.#runBackground(name, log, 'compaction', () => log.runCompaction());
     }
+  }
+
+  /** Runs one log's background task; a failure is reported and handed to the log to surface. */
+  async #runBackground(
+    name: string,
+    log: PartitionLog,
+    task: BackgroundTask,
+    run: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      log.noteBackgroundFailure(task, error);
+      this.#reportFailure(this.#identities.get(name), task, error);
+    }
+  }
+
+  #reportFailure(log: TopicPartition | undefined, task: BackgroundTask | 'tick', error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#onEvent?.(log, { kind: 'background-failure', task, message });
   }
 
   /** Stops the tick and closes every log cleanly. */

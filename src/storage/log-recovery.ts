@@ -2,6 +2,7 @@ import { batchHeader } from '../protocol/batch-header.ts';
 import { scanBatches } from './batch-scanner.ts';
 import { LeaderEpochCache, leaderEpochCheckpointName } from './leader-epoch-cache.ts';
 import { type LogContext, scanChunkBytes } from './log-context.ts';
+import { logNameFileName } from './log-folders.ts';
 import { decodePartitionCheckpoint, partitionCheckpointName } from './partition-checkpoint.ts';
 import { parseProducerSnapshotName } from './producer-state-snapshot.ts';
 import { parseSegmentFileName, placementOf, Segment, segmentSuffixes } from './segment.ts';
@@ -27,7 +28,12 @@ export const cleanShutdownName = '.clean-shutdown';
  */
 export const smallSegmentBytes = 64 * 1024; // bytes
 
-const ownFiles = new Set([cleanShutdownName, partitionCheckpointName, leaderEpochCheckpointName]);
+const ownFiles = new Set([
+  cleanShutdownName,
+  partitionCheckpointName,
+  leaderEpochCheckpointName,
+  logNameFileName,
+]);
 
 export interface RecoveredLog {
   readonly segments: Segment[];

@@ -74,6 +74,19 @@ export class OffsetIndex {
     return { offset: this.baseOffset + BigInt(this.#relativeAt(found)), position: this.#positionAt(found) };
   }
 
+  /** The first entry beyond byte `position`, or undefined: where a scan may resume past damage there. */
+  firstAfter(position: number): { offset: bigint; position: number } | undefined {
+    let low = 0;
+    let high = this.#entries;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#positionAt(middle) <= position) low = middle + 1;
+      else high = middle;
+    }
+    if (low === this.#entries) return undefined;
+    return { offset: this.baseOffset + BigInt(this.#relativeAt(low)), position: this.#positionAt(low) };
+  }
+
   /** Drops the entries at or beyond `position` (the log was truncated there). */
   truncateToPosition(position: number): void {
     while (this.#entries > 0 && this.#positionAt(this.#entries - 1) >= position) this.#entries -= 1;

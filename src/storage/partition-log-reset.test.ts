@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { batchHeader } from '../protocol/batch-header.ts';
+import { makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import { StorageError } from './errors.ts';
 import { PartitionLog } from './partition-log.ts';
-import { makeBatch, withTempDir } from './test-kit.ts';
 
 /** PartitionLog.resetTo: a follower restarting its log at its leader's log start. */
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { open as openFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
-import { checkBatch } from '../protocol/batch-header.ts';
+import { batchLastOffset, checkBatch } from '../protocol/batch-header.ts';
+import { FaultyFs, makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import { CorruptLogError, StorageError } from './errors.ts';
 import type { StorageEvent } from './log-context.ts';
 import { PartitionLog, type PartitionLogOptions } from './partition-log.ts';
 import { segmentBaseName } from './segment.ts';
-import { FaultyFs, makeBatch, withTempDir } from './test-kit.ts';
 
 function batchOf(index: number): Buffer {
   return makeBatch([
@@ -174,7 +174,7 @@ test('damaged, short or missing index files are rebuilt and reads stay correct',
   });
 });
 
-test('corruption inside a closed segment is reported with its offset range, never served', async () => {
+test('corruption inside a closed segment: what precedes it is served, it is reported with its range, never served', async () => {
   await withTempDir(async (dir) => {
     const config = { segmentBytes: 4096, tailWindowBytes: 0 };
     const log = await openLog(dir, { config });
@@ -186,8 +186,16 @@ test('corruption inside a closed segment is reported with its offset range, neve
     const events: StorageEvent[] = [];
     const reopened = await openLog(dir, { config, onEvent: (event) => events.push(event) });
     assert.equal(reopened.logEndOffset, 160n, 'closed segments are not rescanned after a clean shutdown');
-    const error = await reopened.read(victim, { maxBytes: 1 << 20 }).catch((caught: unknown) => caught);
+    const intact = await reopened.read(victim, { maxBytes: 1 << 20 });
+    assert.ok(intact.batches.length > 0, 'the batches before the damage are served');
+    const damagedFrom = batchLastOffset(intact.batches.at(-1)!) + 1n;
+    const error = await reopened.read(damagedFrom, { maxBytes: 1 << 20 }).catch((caught: unknown) => caught);
     assert.ok(error instanceof CorruptLogError, `got ${String(error)}`);
+    assert.equal(error.range.fromOffset, damagedFrom);
+    assert.deepEqual(reopened.damage, [error.range], 'the damage is remembered once');
+    const skipped = await reopened.read(damagedFrom, { maxBytes: 1 << 20, skipDamaged: true });
+    const resumedAt = skipped.batches[0]!.readBigInt64BE(0);
+    assert.ok(resumedAt > damagedFrom && resumedAt <= bases[2]!, `consumers resume past it (${resumedAt})`);
     assert.equal(error.range.segmentBaseOffset, victim);
     assert.ok(error.range.fromOffset >= victim && error.range.fromOffset < bases[2]!);
     assert.ok(error.range.toOffset >= error.range.fromOffset && error.range.toOffset < bases[2]!);

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { batchHeader } from '../protocol/batch-header.ts';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { withTempDir } from '../testing/storage-kit.ts';
 import { PartitionLog } from './partition-log.ts';
-import { withTempDir } from './test-kit.ts';
 
 /**
  * Model-based test: random sequences of appends (leader and follower), reads, truncations, rolls,

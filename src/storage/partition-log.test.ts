@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { batchHeader, checkBatch } from '../protocol/batch-header.ts';
 import { decodeRecordBatch } from '../protocol/record-batch.ts';
+import { FaultyFs, makeBatch, makeSizedBatch, withTempDir } from '../testing/storage-kit.ts';
 import { StorageError } from './errors.ts';
 import { PartitionLog, type PartitionLogOptions } from './partition-log.ts';
-import { FaultyFs, makeBatch, makeSizedBatch, withTempDir } from './test-kit.ts';
 
 function baseOffsets(batches: Buffer[]): bigint[] {
   return batches.map((batch) => batch.readBigInt64BE(0));

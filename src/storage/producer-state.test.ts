@@ -3,6 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { withTempDir } from '../testing/storage-kit.ts';
 import { PartitionLog } from './partition-log.ts';
 import {
   ProducerStateError,
@@ -16,7 +17,6 @@ import {
   parseProducerSnapshotName,
   producerSnapshotName,
 } from './producer-state-snapshot.ts';
-import { withTempDir } from './test-kit.ts';
 
 /** A batch of `count` records from producer `producerId` at `epoch`, first sequence `sequence`. */
 function idempotent(producerId: bigint, epoch: number, sequence: number, count = 1, baseOffset = 0n): Buffer {

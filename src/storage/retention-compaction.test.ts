@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
 import { checkBatch } from '../protocol/batch-header.ts';
 import { decodeRecordBatch } from '../protocol/record-batch.ts';
+import { makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import type { LogConfig } from './config.ts';
+import { LogManager, logManagerDefaults } from './log-manager.ts';
 import { PartitionLog } from './partition-log.ts';
-import { makeBatch, withTempDir } from './test-kit.ts';
 
 const minuteMs = 60_000;
 
@@ -130,5 +131,65 @@ test('compaction keeps the latest record per key with its original offset and dr
     const reopened = await openLog(dir, clock, config);
     assert.deepEqual(await recordsOf(reopened), later);
     await reopened.close();
+  });
+});
+
+/** Records a live log serves from its start, as a consumer or follower reads them (whole log). */
+async function liveRecordCount(log: PartitionLog): Promise<{ count: number; firstOffset: bigint }> {
+  let count = 0;
+  let firstOffset = -1n;
+  let offset = log.logStartOffset;
+  while (offset < log.logEndOffset) {
+    const read = await log.read(offset, { maxBytes: 1 << 20 });
+    for (const batch of read.batches) {
+      for (const record of decodeRecordBatch(batch).records) {
+        if (firstOffset < 0n) firstOffset = record.offset;
+        count += 1;
+      }
+      offset = batch.readBigInt64BE(0) + BigInt(batch.readInt32BE(23)) + 1n;
+    }
+  }
+  return { count, firstOffset };
+}
+
+/** Open descriptors of this process on files that were deleted under `dir`. */
+async function deletedFilesHeld(dir: string): Promise<string[]> {
+  const held: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(dir) && target.endsWith('(deleted)')) held.push(target);
+  }
+  return held;
+}
+
+test('after the cleaner swaps segments, live readers see the compacted log and old files are freed', async () => {
+  await withTempDir(async (dataDir) => {
+    const clock = new ManualClock();
+    const config = { cleanupPolicy: 'compact', segmentBytes: 65_536, segmentMs: 1000 } as const;
+    const manager = await LogManager.open({ dataDir, clock, logConfig: config });
+    const log = await manager.openLog('compacted', 0);
+    await manager.tick(); // the first cleaner pass of a new log runs at once, on nothing
+    for (let round = 0; round < 5; round++) {
+      for (let first = 0; first < 2000; first += 100) {
+        const records = Array.from({ length: 100 }, (_, index) => ({
+          key: `key-${(first + index) % 100}`,
+          value: `round-${round}-${first + index}`,
+        }));
+        await log.append([makeBatch(records)], { leaderEpoch: 0 });
+      }
+      clock.advance(1000);
+    }
+    log.setHighWatermark(log.logEndOffset);
+    assert.equal((await liveRecordCount(log)).count, 10_000, 'read once before the cleaner, as consumers do');
+    clock.advance(logManagerDefaults.cleanupIntervalMs);
+    await manager.tick();
+    const live = await liveRecordCount(log);
+    assert.deepEqual(await deletedFilesHeld(dataDir), [], 'no handle keeps a replaced file');
+    await manager.close();
+    const reopened = await LogManager.open({ dataDir, clock, logConfig: config });
+    const restarted = await liveRecordCount(await reopened.openLog('compacted', 0));
+    await reopened.close();
+    assert.ok(restarted.count < 10_000, `compaction ran (${restarted.count} records left)`);
+    assert.deepEqual(live, restarted, 'live readers see what a restarted SPU serves');
   });
 });

@@ -35,12 +35,14 @@ export async function rebuildIndexes(context: LogContext, segment: Segment, reas
   if (scanned.problem === undefined) {
     segment.adoptBuilt(built);
   } else {
-    throw new CorruptLogError(`stored batch invalid (${scanned.problem})`, {
+    const error = new CorruptLogError(`stored batch invalid (${scanned.problem})`, {
       segmentBaseOffset: segment.baseOffset,
       position: scanned.end,
       fromOffset: scanned.nextOffset,
       toOffset: segment.nextOffset - 1n,
     });
+    context.report({ kind: 'corrupt-read', path: segment.logPath, message: error.message });
+    throw error;
   }
 }
 
@@ -121,6 +123,8 @@ export interface SegmentRead {
   readonly bytes: number;
   /** True when the read stopped at a limit (bytes or upper bound), not at the segment's end. */
   readonly limited: boolean;
+  /** Set when the read stopped at stored data that failed validation; `batches` are those before it. */
+  readonly damage?: CorruptLogError;
 }
 
 export interface SegmentReadOptions {
@@ -150,7 +154,7 @@ export async function readSegment(
   let bytes = 0;
   let limited = false;
   const scan = { end: options.end, verifyCrc: config.verifyColdReads, chunkBytes };
-  await scanFrom(context, segment, fromOffset, scan, (batch) => {
+  const scanned = scanFrom(context, segment, fromOffset, scan, (batch) => {
     const lastOffset = batch.readBigInt64BE(0) + BigInt(batch.readInt32BE(batchHeader.lastOffsetDelta));
     if (lastOffset < fromOffset) return true;
     const full = bytes + batch.length > options.maxBytes && (batches.length > 0 || !options.minOneBatch);
@@ -162,6 +166,13 @@ export async function readSegment(
     bytes += batch.length;
     return true;
   });
+  try {
+    await scanned;
+  } catch (error) {
+    // What was read before the damage is intact (framing and CRC checked): the caller serves it.
+    if (error instanceof CorruptLogError) return { batches, bytes, limited: true, damage: error };
+    throw error;
+  }
   return { batches, bytes, limited };
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../base/clock.ts';
+import { FaultyFs, makeBatch, withTempDir } from '../testing/storage-kit.ts';
 import { logConfigDefaults, resolveLogConfig } from './config.ts';
 import { SegmentHandleCache } from './handle-cache.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
@@ -9,7 +10,6 @@ import { OffsetIndex, offsetIndexProblem } from './offset-index.ts';
 import { decodePartitionCheckpoint, encodePartitionCheckpoint } from './partition-checkpoint.ts';
 import { PartitionLog } from './partition-log.ts';
 import { TailBudget, TailWindow } from './tail-window.ts';
-import { FaultyFs, makeBatch, withTempDir } from './test-kit.ts';
 import { TimeIndex, timeIndexProblem } from './time-index.ts';
 
 test('the offset index finds the last entry at or below an offset and validates its file form', () => {

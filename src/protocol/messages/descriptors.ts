@@ -2224,6 +2224,7 @@ export const messageDescriptors: readonly MessageDescriptor[] = [
               ['logEndOffset', 'int64', [0, 0], null, null, -1n],
             ],
           ],
+          ['offline', 'bool', [0, 0], null, 1, false],
         ],
       ],
     ],

@@ -33,6 +33,8 @@ export interface SpuStatusRequestPartition {
   sizeBytes: bigint;
   /** []SpuStatusFollower, v0+; tag 0. */
   followers: SpuStatusRequestFollower[];
+  /** bool, v0+; tag 1. */
+  offline: boolean;
 }
 
 /** SpuStatusFollower in SpuStatusRequest. */
@@ -66,6 +68,7 @@ export function createSpuStatusRequestPartition(
     highWatermark: 0n,
     sizeBytes: 0n,
     followers: [],
+    offline: false,
     ...fields,
   };
 }
@@ -115,8 +118,10 @@ function encodeSpuStatusRequestPartition(w: Writer, value: SpuStatusRequestParti
   w.int64(value.highWatermark);
   w.int64(value.sizeBytes);
   const writeFollowers = value.followers.length !== 0;
+  const writeOffline = value.offline !== false;
   let tagCount = 0;
   if (writeFollowers) tagCount++;
+  if (writeOffline) tagCount++;
   w.uvarint(tagCount);
   if (writeFollowers) {
     w.uvarint(0);
@@ -125,6 +130,11 @@ function encodeSpuStatusRequestPartition(w: Writer, value: SpuStatusRequestParti
     for (const item of value.followers) encodeSpuStatusRequestFollower(tagWriter, item, version);
     w.uvarint(tagWriter.length);
     w.append(tagWriter);
+  }
+  if (writeOffline) {
+    w.uvarint(1);
+    w.uvarint(1);
+    w.bool(value.offline);
   }
 }
 
@@ -137,6 +147,7 @@ function decodeSpuStatusRequestPartition(r: Reader, version: number): SpuStatusR
   const highWatermark = r.int64();
   const sizeBytes = r.int64();
   let followers: SpuStatusRequestFollower[] = [];
+  let offline: boolean = false;
   const tagCount = r.uvarint();
   let previousTag = -1;
   for (let tagIndex = 0; tagIndex < tagCount; tagIndex++) {
@@ -153,9 +164,22 @@ function decodeSpuStatusRequestPartition(r: Reader, version: number): SpuStatusR
       const items: SpuStatusRequestFollower[] = [];
       for (let i = 0; i < count; i++) items.push(decodeSpuStatusRequestFollower(tagReader, version));
       followers = items;
+    } else if (tag === 1) {
+      const tagReader = new Reader(r.buffer, tagStart, tagStart + tagSize);
+      offline = tagReader.bool();
     }
   }
-  return { topic, partition, leaderEpoch, logStartOffset, logEndOffset, highWatermark, sizeBytes, followers };
+  return {
+    topic,
+    partition,
+    leaderEpoch,
+    logStartOffset,
+    logEndOffset,
+    highWatermark,
+    sizeBytes,
+    followers,
+    offline,
+  };
 }
 
 function encodeSpuStatusRequestFollower(w: Writer, value: SpuStatusRequestFollower, _version: number): void {

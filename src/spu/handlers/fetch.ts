@@ -175,6 +175,8 @@ async function readPartition(
       maxBytes: Math.max(0, maxBytes),
       upperBound: plan.follower ? log.logEndOffset : log.highWatermark,
       minOneBatch: budget.minOneBatch,
+      // A consumer gets past damage on this replica; a follower must not, its log would have a hole.
+      skipDamaged: !plan.follower,
     });
     return answered(index, read.batches, read.bytes, read.highWatermark, read.logStartOffset);
   } catch (error) {

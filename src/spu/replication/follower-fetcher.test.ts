@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../base/clock.ts';
 import { silentLogger } from '../../base/logger.ts';
-import { makeBatch } from '../../storage/test-kit.ts';
 import { makeTempDir } from '../../testing/processes.ts';
+import { makeBatch } from '../../testing/storage-kit.ts';
 import { type Partition, PartitionManager } from '../partitions.ts';
 import { truncationOffset } from './follower-fetcher.ts';
 

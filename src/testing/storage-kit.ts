@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
-import { nodeStorageFs, type OpenMode, type StorageFile, type StorageFs } from './fs.ts';
+import { nodeStorageFs, type OpenMode, type StorageFile, type StorageFs } from '../storage/fs.ts';
 
 /**
  * Helpers for the storage tests (used only by *.test.ts files and test helper processes): batch
