@@ -119,3 +119,26 @@ export function poisonBatches(): PoisonBatch[] {
     { name: 'gzip records that lie', batch: batchFromSection(two, { recordCount: 5, codec: 'gzip' }) },
   ];
 }
+
+/** A valid records section of `count` records with null keys and `valueBytes` zero bytes of value. */
+export function manyRecordsSection(count: number, valueBytes: number): Buffer {
+  const writer = new Writer();
+  const value = Buffer.alloc(valueBytes);
+  for (let offsetDelta = 0; offsetDelta < count; offsetDelta++) {
+    const body = 1 + 1 + varintSize(offsetDelta) + 1 + varintSize(valueBytes) + valueBytes + 1;
+    writer.varint(body).int8(0).varlong(0n).varint(offsetDelta).varint(-1);
+    writer.varint(valueBytes).raw(value).varint(0);
+  }
+  return writer.toBuffer();
+}
+
+/** Bytes of a zigzag varint. */
+function varintSize(value: number): number {
+  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
+  let bytes = 1;
+  while (zigzag >= 0x80) {
+    zigzag >>>= 7;
+    bytes++;
+  }
+  return bytes;
+}

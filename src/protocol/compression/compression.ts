@@ -4,7 +4,7 @@ import { limits } from '../../base/limits.ts';
 import { ProtocolError } from '../protocol-error.ts';
 import { lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
 import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from './snappy.ts';
-import { zstdCompress, zstdDecompress } from './zstd.ts';
+import { zstdCompress, zstdDecompress, zstdDecompressAsync } from './zstd.ts';
 
 /**
  * The compression codecs of Kafka record batches, chosen by bits 0-2 of the batch attributes:
@@ -13,7 +13,8 @@ import { zstdCompress, zstdDecompress } from './zstd.ts';
  * codec library on outside input becomes a ProtocolError.
  *
  * Synchronous calls suit small batches; the async variants move gzip and lz4 work off the event loop
- * (snappy and zstd run synchronously in both, as their libraries offer no bounded async decoding).
+ * and decode zstd in steps that yield to it (its library has no async decoder); snappy runs
+ * synchronously in both.
  */
 
 export const codecIds = Object.freeze({ none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const);
@@ -101,6 +102,7 @@ export async function decompressAsync(
   try {
     if (codec === 'gzip') return await gunzipAsync(data, { maxOutputLength: Math.max(bytesMax, 1) });
     if (codec === 'lz4') return await lz4DecompressAsync(data, bytesMax);
+    if (codec === 'zstd') return await zstdDecompressAsync(data, bytesMax);
   } catch (error) {
     throw asProtocolError(codec, error);
   }

@@ -68,6 +68,40 @@ export function zstdDecompress(data: Buffer, decompressedBytesMax: number): Buff
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
+/**
+ * Output chunk size of the asynchronous decoder: it yields to the event loop after each chunk, so no
+ * single step of a 64 MiB frame holds the loop for more than a few milliseconds.
+ */
+const asyncChunkBytes = 4 * 1024 * 1024; // bytes
+
+/**
+ * zstdDecompress in steps of at most asyncChunkBytes of output with the event loop free between them
+ * (zstd-napi has no asynchronous decoder). One decoder context per call, as calls may interleave.
+ */
+export async function zstdDecompressAsync(data: Buffer, decompressedBytesMax: number): Promise<Buffer> {
+  if (data.length === 0) throw new ProtocolError('zstd data is empty');
+  if (binding === undefined) throw new ProtocolError('zstd is not available on this host');
+  const own = new binding.DCtx();
+  own.setParameter(binding.DParameter.windowLogMax, windowLogMax);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let rest = data;
+  let pending = 1;
+  while (rest.length > 0 || pending !== 0) {
+    const chunk = Buffer.allocUnsafe(Math.min(asyncChunkBytes, decompressedBytesMax - total + 1));
+    const [hint, produced, consumed] = callLibrary(() => own.decompressStream(chunk, rest));
+    if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
+    total += produced;
+    if (total > decompressedBytesMax)
+      throw new ProtocolError(`zstd output is above ${decompressedBytesMax} bytes`);
+    if (produced > 0) chunks.push(chunk.subarray(0, produced));
+    rest = rest.subarray(consumed);
+    pending = hint;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
 /** The declared content size when the first frame has one (exact fit, no join), else a guess. */
 function firstChunkBytes(zstd: typeof ZstdBinding, data: Buffer, decompressedBytesMax: number): number {
   let declared: number | null = null;
