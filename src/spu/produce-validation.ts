@@ -1,6 +1,11 @@
 import { limits } from '../base/limits.ts';
 import { batchAttributes, batchHeader, checkBatch } from '../protocol/batch-header.ts';
-import { type Codec, codecFromAttributes, decompressAsync } from '../protocol/compression/compression.ts';
+import {
+  type Codec,
+  codecFromAttributes,
+  decompressAsync,
+  requireCodec,
+} from '../protocol/compression/compression.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import { checkRecordFraming, InvalidRecordError } from '../protocol/record-framing.ts';
 import { markBatchValidated } from '../storage/append-validation.ts';
@@ -38,6 +43,8 @@ export async function validateProducedBatch(batch: Buffer, options: ProducedBatc
     throw new InvalidRecordError(
       `batch declares ${recordCount} records but a last offset delta of ${lastOffsetDelta}`,
     );
+  requireCodec(codec);
+  if (options.topicCodec !== undefined) requireCodec(options.topicCodec);
   const payload = batch.subarray(batchHeader.bytes);
   if (codec === 'none' && !needsRecompression(batch, options.topicCodec)) {
     checkRecordFraming(payload, { recordCount });

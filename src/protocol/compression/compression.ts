@@ -2,9 +2,10 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { limits } from '../../base/limits.ts';
 import { ProtocolError } from '../protocol-error.ts';
-import { lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
+import { lz4Available, lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
+import { missingNativeModules, UnsupportedCodecError } from './native-module.ts';
 import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from './snappy.ts';
-import { zstdCompress, zstdDecompress, zstdDecompressAsync } from './zstd.ts';
+import { zstdAvailable, zstdCompress, zstdDecompress, zstdDecompressAsync } from './zstd.ts';
 
 /**
  * The compression codecs of Kafka record batches, chosen by bits 0-2 of the batch attributes:
@@ -38,6 +39,38 @@ export interface CompressOptions {
 
 export interface DecompressOptions {
   readonly decompressedBytesMax?: number;
+}
+
+export { UnsupportedCodecError };
+
+/** The package each native codec needs; the others are built in or pure JavaScript. */
+const nativePackages: Partial<Record<Codec, string>> = { lz4: 'lz4-napi', zstd: 'zstd-napi' };
+
+export function codecAvailable(codec: Codec): boolean {
+  if (codec === 'zstd') return zstdAvailable;
+  if (codec === 'lz4') return lz4Available;
+  return true;
+}
+
+/** Why `codec` cannot be used on this host, or undefined when it can. */
+export function codecUnavailableReason(codec: Codec): string | undefined {
+  if (codecAvailable(codec)) return undefined;
+  return `${codec} is not available on this host: its native module ${nativePackages[codec]} did not load`;
+}
+
+/** Throws UnsupportedCodecError unless `codec` can be used on this host. */
+export function requireCodec(codec: Codec): void {
+  const reason = codecUnavailableReason(codec);
+  if (reason !== undefined) throw new UnsupportedCodecError(reason);
+}
+
+/**
+ * What is missing on this host, for one warning at start: the codecs that cannot be used, and
+ * whether CRC32C falls back to the portable (slower) implementation.
+ */
+export function nativeCodecReport(): { codecsUnavailable: Codec[]; modulesMissing: readonly string[] } {
+  const codecsUnavailable = (Object.keys(codecIds) as Codec[]).filter((codec) => !codecAvailable(codec));
+  return { codecsUnavailable, modulesMissing: missingNativeModules() };
 }
 
 /** The codec named by the low three bits of `attributes`; ProtocolError for unassigned values. */

@@ -2,7 +2,7 @@ import { limits } from '../../base/limits.ts';
 import type { Logger } from '../../base/logger.ts';
 import type { Counter } from '../../base/metrics.ts';
 import { batchAttributes, batchHeader, splitBatches } from '../../protocol/batch-header.ts';
-import type { Codec } from '../../protocol/compression/compression.ts';
+import { type Codec, codecIds, UnsupportedCodecError } from '../../protocol/compression/compression.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import {
   createProduceResponse,
@@ -46,6 +46,8 @@ import { leaderPartition } from './leadership.ts';
 
 /** Produce v0-2 carry message sets of magic 0/1, which Tide never stores. */
 const recordBatchVersionMin = 3;
+/** Kafka accepts zstd batches from Produce v7 (KIP-110); older clients cannot read them back. */
+const zstdVersionMin = 7;
 /** INVALID_RECORD exists from Produce v8; earlier clients know only CORRUPT_MESSAGE. */
 const invalidRecordVersionMin = 8;
 
@@ -275,8 +277,7 @@ async function prepareBatches(
       stored = await validateProducedBatch(sent, { topicCodec: job.codec, codecSlots: job.codecSlots });
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      const code = error instanceof InvalidRecordError ? job.invalidRecord : errorCodes.CORRUPT_MESSAGE;
-      return refused(data.index, code, error.message);
+      return refused(data.index, validationErrorCode(error, job), error.message);
     }
     const storedProblem = stored === sent ? undefined : sizeProblem(stored, batchBytesMax, data.index);
     if (storedProblem !== undefined) return storedProblem;
@@ -284,6 +285,12 @@ async function prepareBatches(
     bytes += stored.length;
   }
   return { batches, bytes };
+}
+
+function validationErrorCode(error: ProtocolError, job: PartitionJob): number {
+  if (error instanceof UnsupportedCodecError) return errorCodes.UNSUPPORTED_COMPRESSION_TYPE;
+  if (error instanceof InvalidRecordError) return job.invalidRecord;
+  return errorCodes.CORRUPT_MESSAGE;
 }
 
 function sizeProblem(batch: Buffer, batchBytesMax: number, index: number): PartitionAnswer | undefined {
@@ -295,7 +302,7 @@ function sizeProblem(batch: Buffer, batchBytesMax: number, index: number): Parti
   );
 }
 
-/** Transactional or control batches (refused), read from a header whose framing is checked later. */
+/** Transactional or control batches, zstd to old clients (refused), read from a header whose framing is checked later. */
 function kindProblem(batch: Buffer, job: PartitionJob, index: number): PartitionAnswer | undefined {
   if (batch.length < batchHeader.bytes) return undefined;
   const attributes = batch.readInt16BE(batchHeader.attributes);
@@ -303,5 +310,11 @@ function kindProblem(batch: Buffer, job: PartitionJob, index: number): Partition
     return refused(index, errorCodes.INVALID_TXN_STATE, 'Tide does not support transactional batches yet');
   if ((attributes & batchAttributes.control) !== 0)
     return refused(index, job.invalidRecord, 'producers may not write control batches');
+  if ((attributes & batchAttributes.codecMask) === codecIds.zstd && job.version < zstdVersionMin)
+    return refused(
+      index,
+      errorCodes.UNSUPPORTED_COMPRESSION_TYPE,
+      `zstd batches need Produce v${zstdVersionMin}+`,
+    );
   return undefined;
 }
