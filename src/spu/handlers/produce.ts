@@ -127,11 +127,12 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = async
         spu,
         logger,
       };
+      const topicRefusal = refusal ?? internalTopicRefusal(spu, topic.name);
       const partitionResponses = await Promise.all(
         topic.partitionData.map((data) =>
-          refusal === undefined
+          topicRefusal === undefined
             ? producePartition(data, job)
-            : refused(data.index, refusal.errorCode, refusal.errorMessage),
+            : refused(data.index, topicRefusal.errorCode, topicRefusal.errorMessage),
         ),
       );
       return createProduceResponseTopicProduceResponse({ name: topic.name, partitionResponses });
@@ -159,6 +160,23 @@ function requestRefusal(
       errorMessage: 'Tide does not support transactions yet',
     };
   return undefined;
+}
+
+/**
+ * Internal topics (`__consumer_offsets`) are written only by the SPU itself (the group coordinator
+ * appends to the partition directly): a client's record there could rewrite a group's committed
+ * offsets. Kafka's ReplicaManager refuses such appends with InvalidTopicException, answered
+ * INVALID_TOPIC_EXCEPTION, and so does Tide.
+ */
+function internalTopicRefusal(
+  spu: SpuServices,
+  topic: string,
+): { errorCode: number; errorMessage: string } | undefined {
+  if (spu.cluster.topic(topic)?.isInternal !== true) return undefined;
+  return {
+    errorCode: errorCodes.INVALID_TOPIC_EXCEPTION,
+    errorMessage: `Cannot append to internal topic ${topic}`,
+  };
 }
 
 async function producePartition(
