@@ -7,10 +7,12 @@
  * bytes (batches, so codecs compare on the same work), the framed stream (frame decoder).
  */
 
+import { batchHeader, checkBatch } from '../src/protocol/batch-header.ts';
 import type { Codec } from '../src/protocol/compression/compression.ts';
 import { crc32c, crc32cIsNative, crc32cPortable } from '../src/protocol/crc32c.ts';
 import { FrameDecoder } from '../src/protocol/frame-decoder.ts';
 import { decodeRecordBatch, encodeRecordBatch, type RecordInput } from '../src/protocol/record-batch.ts';
+import { checkRecordFraming } from '../src/protocol/record-framing.ts';
 import { appendResults, describeMachine, formatMachine, markdownTable, textTable } from './machine.ts';
 import type { BenchOptions } from './main.ts';
 
@@ -131,6 +133,38 @@ function batchCases(count: number, label: string): BenchCase[] {
   });
 }
 
+/**
+ * What the produce path checks per uncompressed batch: the CRC alone (all it checked before records
+ * were validated) against the CRC plus the walk over every record's framing.
+ */
+function produceCheckCases(count: number, label: string): BenchCase[] {
+  const records = sampleRecords(count);
+  const bytes = payloadBytes(records);
+  const batch = encodeRecordBatch({ records });
+  const section = batch.subarray(batchHeader.bytes);
+  return [
+    {
+      group: `produce check ${label}`,
+      name: 'CRC only',
+      bytes,
+      operation: () => {
+        checkBatch(batch);
+        return batch.length;
+      },
+    },
+    {
+      group: `produce check ${label}`,
+      name: 'CRC + record framing',
+      bytes,
+      operation: () => {
+        checkBatch(batch);
+        checkRecordFraming(section, { recordCount: count });
+        return batch.length;
+      },
+    },
+  ];
+}
+
 function frameCase(frameBytes: number, streamBytes: number): BenchCase {
   const frameCount = Math.max(1, Math.floor(streamBytes / (frameBytes + 4)));
   const stream = Buffer.alloc(frameCount * (frameBytes + 4), 0x61);
@@ -192,6 +226,8 @@ export async function run(options: BenchOptions): Promise<void> {
     ...crcCases(),
     ...batchCases(16, '16 × 1 KiB'),
     ...batchCases(1024, '1024 × 1 KiB (1 MiB)'),
+    ...produceCheckCases(16, '16 × 1 KiB'),
+    ...produceCheckCases(1024, '1024 × 1 KiB (1 MiB)'),
     frameCase(1024, 8 * 1024 * 1024),
     frameCase(64 * 1024, 8 * 1024 * 1024),
   ];

@@ -1,6 +1,7 @@
 import { type Clock, systemClock, type Timer } from '../base/clock.ts';
 import { TideError } from '../base/errors.ts';
 import type { KafkaConnection } from '../net/kafka-connection.ts';
+import { batchHeader } from '../protocol/batch-header.ts';
 import type { Codec } from '../protocol/compression/compression.ts';
 import { apiKeys } from '../protocol/messages/api-keys.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
@@ -249,7 +250,7 @@ export class Producer {
       return Promise.reject(error);
     }
     const bytes = estimateRecordBytes(input);
-    if (bytes + 61 > this.#settings.maxRequestBytes) {
+    if (bytes + batchHeader.bytes > this.#settings.maxRequestBytes) {
       return Promise.reject(
         kafkaError(errorCodes.MESSAGE_TOO_LARGE, `a record of ${bytes} bytes exceeds maxRequestBytes`),
       );

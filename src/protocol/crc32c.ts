@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadNativeModule } from './compression/native-module.ts';
 
 /**
  * CRC32C (Castagnoli), the checksum of Kafka v2 record batches. The native implementation from
@@ -61,17 +61,7 @@ export function crc32cPortable(data: Uint8Array, initial = 0): number {
 
 type Crc32cFunction = (data: Buffer, initial?: number) => number;
 
-function loadNative(): Crc32cFunction | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const native = require('@node-rs/crc32') as { crc32c: Crc32cFunction };
-    return native.crc32c;
-  } catch {
-    return undefined;
-  }
-}
-
-const native = loadNative();
+const native = loadNativeModule<{ crc32c: Crc32cFunction }>('@node-rs/crc32')?.crc32c;
 
 /** True when the native implementation is in use. */
 export const crc32cIsNative = native !== undefined;

@@ -1,3 +1,5 @@
+import { type Codec, codecUnavailableReason } from './compression/compression.ts';
+
 /**
  * Topic-level configuration: the keys Tide understands, their types, defaults and bounds, and one
  * validator used by every path that accepts them (CreateTopics, AlterConfigs,
@@ -25,6 +27,16 @@ function oneOf(options: readonly string[]): (value: string) => string | undefine
   return (value) => (options.includes(value) ? undefined : `must be one of ${options.join(', ')}`);
 }
 
+/** A codec this host lacks (its native module did not load) cannot be a topic's compression.type. */
+function compressionTypeUnavailable(value: string): string | undefined {
+  const codec = topicCodecOf(value);
+  return codec === undefined ? undefined : codecUnavailableReason(codec);
+}
+
+function topicCodecOf(value: string): Codec | undefined {
+  return value === 'gzip' || value === 'snappy' || value === 'lz4' || value === 'zstd' ? value : undefined;
+}
+
 export const topicConfigDefinitions: Readonly<Record<string, ConfigDefinition>> = Object.freeze({
   'cleanup.policy': {
     type: 'list',
@@ -40,7 +52,7 @@ export const topicConfigDefinitions: Readonly<Record<string, ConfigDefinition>> 
     type: 'string',
     defaultValue: 'producer',
     documentation: 'codec batches are stored with; producer keeps what the producer sent',
-    check: oneOf(codecs),
+    check: (value) => oneOf(codecs)(value) ?? compressionTypeUnavailable(value),
   },
   'delete.retention.ms': {
     type: 'long',

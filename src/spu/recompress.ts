@@ -1,13 +1,17 @@
-import { batchAttributes, batchHeader } from '../protocol/batch-header.ts';
-import { type Codec, codecFromAttributes } from '../protocol/compression/compression.ts';
-import { decodeRecordBatch, encodeRecordBatch } from '../protocol/record-batch.ts';
+import { batchAttributes, batchHeader, computeBatchCrc } from '../protocol/batch-header.ts';
+import {
+  type Codec,
+  codecFromAttributes,
+  codecIds,
+  compressAsync,
+} from '../protocol/compression/compression.ts';
 
 /**
  * Topic-level `compression.type`: `producer` stores batches as the producer compressed them; any
  * other value makes the leader store every batch with that codec (`uncompressed` = none). This is
- * the only place the broker decodes records: a batch whose codec differs is decoded and re-encoded,
- * keeping every header field (producer id, epoch, sequence, timestamps, flags) and every record's
- * offset and timestamp deltas, so the stored batch is the same data in another codec.
+ * the only place the broker compresses records: a batch whose codec differs gets its records section
+ * compressed again, keeping every header field (producer id, epoch, sequence, timestamps, flags) and
+ * every record byte, so the stored batch is the same data in another codec.
  */
 
 /** The codec a topic's `compression.type` demands, or undefined for `producer` (keep as sent). */
@@ -35,27 +39,20 @@ export function needsRecompression(batch: Buffer, codec: Codec | undefined): boo
 }
 
 /**
- * Re-encodes a validated batch with `codec`. Throws ProtocolError when the records inside cannot be
- * decoded (a corrupt compressed payload whose CRC happened to match what the producer computed).
+ * The batch with its records section (already decompressed and checked) compressed with `codec`:
+ * the header is kept field for field but for the codec bits, the length and the CRC. The records
+ * section is the same bytes whatever the codec, so nothing is decoded, however many records or
+ * headers the batch carries.
  */
-export function recompressBatch(batch: Buffer, codec: Codec): Buffer {
-  const decoded = decodeRecordBatch(batch, { verifyCrc: false });
-  return encodeRecordBatch({
-    baseOffset: decoded.baseOffset,
-    partitionLeaderEpoch: decoded.partitionLeaderEpoch,
-    attributes: decoded.attributes & ~batchAttributes.codecMask,
-    codec,
-    baseTimestamp: decoded.baseTimestamp,
-    maxTimestamp: decoded.maxTimestamp,
-    producerId: decoded.producerId,
-    producerEpoch: decoded.producerEpoch,
-    baseSequence: decoded.baseSequence,
-    records: decoded.records.map((record) => ({
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      timestamp: decoded.baseTimestamp + record.timestampDelta,
-      offsetDelta: record.offsetDelta,
-    })),
-  });
+export async function rebuildBatch(batch: Buffer, section: Buffer, codec: Codec): Promise<Buffer> {
+  const payload = await compressAsync(codec, section);
+  const rebuilt = Buffer.allocUnsafe(batchHeader.bytes + payload.length);
+  batch.copy(rebuilt, 0, 0, batchHeader.bytes);
+  payload.copy(rebuilt, batchHeader.bytes);
+  const attributes =
+    (batch.readInt16BE(batchHeader.attributes) & ~batchAttributes.codecMask) | codecIds[codec];
+  rebuilt.writeInt16BE(attributes, batchHeader.attributes);
+  rebuilt.writeInt32BE(rebuilt.length - batchHeader.logOverheadBytes, batchHeader.batchLength);
+  rebuilt.writeUInt32BE(computeBatchCrc(rebuilt), batchHeader.crc);
+  return rebuilt;
 }

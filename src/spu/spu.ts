@@ -20,6 +20,7 @@ import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { groupHandlers } from './handlers/groups/index.ts';
 import { spuHandlers } from './handlers/index.ts';
 import { producerIdHandlers } from './handlers/init-producer-id.ts';
+import { warnMissingNativeModules } from './native-codecs.ts';
 import { type Partition, PartitionManager } from './partitions.ts';
 import { controllerProducerIds, localProducerIds } from './producer-ids.ts';
 import { alterPartitionSender } from './replication/alter-partition.ts';
@@ -125,6 +126,7 @@ export class Spu {
       () => partitions.list().filter((partition) => partition.replicaSet.leaderId < 0).length,
     );
     const httpPort = await this.#startHttp(partitions);
+    warnMissingNativeModules(this.logger);
     this.logger.info('spu ready', {
       host: this.config.listenHost,
       port: kafka.port,

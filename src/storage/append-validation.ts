@@ -6,7 +6,18 @@ import { StorageError, storageErrorCodes } from './errors.ts';
  * Checks on batches offered for append, before they touch the log. Per batch, never per record:
  * framing and CRC (checkBatch), size against max.message.bytes, and for a leader that the declared
  * offsets are dense (lastOffsetDelta = recordCount - 1), so a batch cannot burn offsets it does not use.
+ *
+ * A batch the produce path has already checked, records included, is marked validated and not
+ * checked again: the CRC is the costly part and is computed once per produced batch.
  */
+const validatedBatches = new WeakSet<Buffer>();
+
+/** Marks a batch as fully checked by its producer-facing caller; returns it. */
+export function markBatchValidated(batch: Buffer): Buffer {
+  validatedBatches.add(batch);
+  return batch;
+}
+
 export function validateBatches(
   batches: readonly Buffer[],
   batchBytesMax: number,
@@ -14,6 +25,10 @@ export function validateBatches(
 ): number {
   let bytes = 0;
   for (const batch of batches) {
+    if (validatedBatches.has(batch)) {
+      bytes += batch.length;
+      continue;
+    }
     if (batch.length > batchBytesMax)
       throw new StorageError(
         storageErrorCodes.batchTooLarge,

@@ -16,7 +16,10 @@ import {
   createListOffsetsRequestTopic,
 } from '../protocol/messages/list-offsets.ts';
 import { createMetadataRequest, createMetadataRequestTopic } from '../protocol/messages/metadata.ts';
+import { batchHeader } from '../protocol/batch-header.ts';
+import type { Codec } from '../protocol/compression/compression.ts';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { batchFromSection } from './poison-batches.ts';
 import { SeededRandom } from './random.ts';
 import { encodeRequestFrame, produceRequest, type WireApiKey, type WireRequest } from './wire-client.ts';
 
@@ -30,6 +33,11 @@ import { encodeRequestFrame, produceRequest, type WireApiKey, type WireRequest }
  *
  * Frames keep a sane length prefix except in that final position, so the server never has to hold
  * a huge partial frame for a valid-looking prefix: the fuzzer tests parsing, not memory exhaustion.
+ *
+ * Given a topic for records, a share of the mutated frames are well-formed Produce requests whose one
+ * batch has a valid header and CRC around mutated records (bad varints, record and header counts that
+ * lie, edited lengths, every codec including the unassigned ones), so the broker's record validation
+ * is fuzzed too, not only its request parsing.
  */
 
 export interface FuzzStats {
@@ -40,6 +48,8 @@ export interface FuzzStats {
   connections: number;
   /** Responses whose correlation id did not follow request order: must stay 0. */
   outOfOrderResponses: number;
+  /** Of the mutated frames, Produce requests with mutated records inside a valid batch. */
+  recordFramesSent: number;
 }
 
 export const frameFuzzerDefaults = Object.freeze({
@@ -145,6 +155,92 @@ const interestingVarints = [
   [0xff], // cut short
 ];
 
+/** Share of mutated frames that carry mutated records (when the worker has a records topic). */
+const recordFrameShare = 0.4;
+const recordCodecs: readonly Codec[] = ['none', 'none', 'gzip', 'snappy', 'lz4', 'zstd'];
+const interestingRecordCounts = [0, -1, 2 ** 31 - 1, 1_000_001, 65_536];
+
+/** The records section of a small valid batch: a few records, some with keys and headers. */
+function fuzzSection(random: SeededRandom): Buffer {
+  const records = Array.from({ length: random.int(1, 5) }, (_, index) => ({
+    key: random.next() < 0.5 ? null : Buffer.from(`key-${index}`),
+    value: random.next() < 0.1 ? null : random.bytes(random.int(0, 40)),
+    headers: Array.from({ length: random.int(0, 3) }, () => ({
+      key: random.next() < 0.5 ? '' : 'h',
+      value: random.next() < 0.3 ? null : random.bytes(random.int(0, 8)),
+    })),
+  }));
+  const batch = encodeRecordBatch({ records });
+  return Buffer.from(batch.subarray(batchHeader.bytes));
+}
+
+/** One mutation of a records section: a varint dropped in, bytes overwritten, cut or grown. */
+function mutateSection(section: Buffer, random: SeededRandom): Buffer {
+  const at = random.int(0, section.length);
+  switch (random.int(0, 4)) {
+    case 0: // replace one field's first byte by a whole (often hostile) varint
+      return Buffer.concat([
+        section.subarray(0, at),
+        Buffer.from(random.pick(interestingVarints)),
+        section.subarray(at + 1),
+      ]);
+    case 1: {
+      const copy = Buffer.from(section);
+      if (at < copy.length) copy[at] = random.pick([0x00, 0x01, 0x7f, 0x80, 0xff, random.int(0, 255)]);
+      return copy;
+    }
+    case 2:
+      return section.subarray(0, at);
+    case 3:
+      return Buffer.concat([section.subarray(0, at), random.bytes(random.int(1, 16)), section.subarray(at)]);
+    default: // a header count or length in the millions, then little behind it
+      return Buffer.concat([section.subarray(0, at), Buffer.from([0x80, 0x9b, 0xee, 0x1d]), random.bytes(4)]);
+  }
+}
+
+/**
+ * A Produce request (to `topic`, partition 0) carrying one batch whose header and CRC are valid and
+ * whose records are mutated; the record count and codec may lie as well.
+ */
+export function recordFuzzFrame(topic: string, correlationId: number, random: SeededRandom): Buffer {
+  let section = fuzzSection(random);
+  const recordCount = section.length === 0 ? 0 : countRecords(section);
+  for (let mutations = random.int(0, 3); mutations > 0; mutations--) section = mutateSection(section, random);
+  const declared =
+    random.next() < 0.3 ? random.pick([...interestingRecordCounts, recordCount + 1, recordCount - 1]) : recordCount;
+  const codec = random.pick(recordCodecs);
+  const unassignedCodec = random.next() < 0.05;
+  const batch = batchFromSection(section, {
+    recordCount: declared,
+    codec: unassignedCodec ? 'none' : codec,
+    ...(unassignedCodec ? { codecBits: random.int(5, 7) } : {}),
+  });
+  const apiVersion = random.int(3, 9);
+  return encodeRequestFrame(
+    { apiKey: 0, apiVersion, correlationId, clientId: 'fuzz' },
+    produceRequest(topic, 0, batch, { acks: random.pick([1, -1, 1]) }),
+  );
+}
+
+/** Records in a section fuzzSection made: its first varint is the first record's length, and so on. */
+function countRecords(section: Buffer): number {
+  let at = 0;
+  let count = 0;
+  while (at < section.length) {
+    let raw = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = section[at++]!;
+      raw |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while ((byte & 0x80) !== 0);
+    at += (raw >>> 1) ^ -(raw & 1);
+    count++;
+  }
+  return count;
+}
+
 /** Sets the length prefix to what follows it. */
 function reframe(body: Buffer): Buffer {
   const frame = Buffer.allocUnsafe(4 + body.length);
@@ -239,6 +335,8 @@ interface WorkerOptions {
   /** Mutated frames to send, over as many connections as it takes (valid ones are mixed in). */
   readonly frames: number;
   readonly host?: string;
+  /** A topic to send Produce requests with mutated records to (none: frame mutations only). */
+  readonly recordsTopic?: string;
 }
 
 /** Sends `frames` fuzzed frames to the listener at `port`, one connection at a time. */
@@ -250,6 +348,7 @@ export async function runFuzzWorker(options: WorkerOptions): Promise<FuzzStats> 
     responses: 0,
     connections: 0,
     outOfOrderResponses: 0,
+    recordFramesSent: 0,
   };
   while (stats.framesMutated < options.frames) {
     stats.connections++;
@@ -278,6 +377,18 @@ class AnswerOrder {
   get complete(): boolean {
     return this.#next >= this.#expected.length;
   }
+}
+
+function mutatedFrame(
+  frame: Buffer,
+  correlationId: number,
+  options: WorkerOptions,
+  random: SeededRandom,
+  stats: FuzzStats,
+): Buffer {
+  if (options.recordsTopic === undefined || random.next() >= recordFrameShare) return mutateFrame(frame, random);
+  stats.recordFramesSent++;
+  return recordFuzzFrame(options.recordsTopic, correlationId, random);
 }
 
 function fuzzOneConnection(options: WorkerOptions, random: SeededRandom, stats: FuzzStats): Promise<void> {
@@ -311,7 +422,7 @@ function fuzzOneConnection(options: WorkerOptions, random: SeededRandom, stats: 
         const frame = Buffer.from(random.pick(options.corpus));
         frame.writeInt32BE(++correlationId, 8);
         const mutate = random.next() < mutationRate;
-        const sent = mutate ? mutateFrame(frame, random) : frame;
+        const sent = mutate ? mutatedFrame(frame, correlationId, options, random, stats) : frame;
         order.expect(sent);
         frames.push(sent);
         if (mutate) stats.framesMutated++;

@@ -20,7 +20,7 @@ export interface TestSpu {
  * Pass `dataDir` to reuse one (restarts). Always pair with `destroy()` or `stopAll()` in `after`.
  */
 export async function startSpu(
-  options: { dataDir?: string; args?: readonly string[] } = {},
+  options: { dataDir?: string; args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestSpu> {
   const temp = options.dataDir === undefined ? await makeTempDir('tide-spu-') : undefined;
   const dataDir = options.dataDir ?? temp!.path;
@@ -35,7 +35,7 @@ export async function startSpu(
       dataDir,
       ...(options.args ?? []),
     ],
-    { readyMessage: 'spu ready', env: { TIDE_LOG_LEVEL: 'info' } },
+    { readyMessage: 'spu ready', env: { TIDE_LOG_LEVEL: 'info', ...options.env } },
   );
   const port = Number(process.ready.port);
   const spu: TestSpu = {
@@ -45,7 +45,12 @@ export async function startSpu(
     httpPort: Number(process.ready.httpPort),
     dataDir,
     stop: (signal) => process.stop(signal),
-    restart: () => startSpu({ dataDir, ...(options.args === undefined ? {} : { args: options.args }) }),
+    restart: () =>
+      startSpu({
+        dataDir,
+        ...(options.args === undefined ? {} : { args: options.args }),
+        ...(options.env === undefined ? {} : { env: options.env }),
+      }),
     destroy: async () => {
       await process.stop('SIGKILL');
       await temp?.remove();

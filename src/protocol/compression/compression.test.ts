@@ -115,6 +115,22 @@ describe('decompression bombs are refused', () => {
     assert.equal(decompress('zstd', compressed).length, zeros.length);
   });
 
+  test('zstd async: a large frame decodes in steps that let the event loop turn', async () => {
+    const data = Buffer.concat([jsonLike(100_000), Buffer.alloc(20 * 1024 * 1024, 7)]);
+    const compressed = compress('zstd', data);
+    let turns = 0;
+    const spin = (): void => {
+      turns++;
+      if (!done) setImmediate(spin);
+    };
+    let done = false;
+    setImmediate(spin);
+    const output = await decompressAsync('zstd', compressed);
+    done = true;
+    assert.ok(output.equals(data));
+    assert.ok(turns >= 3, `the loop turned ${turns} times while 20 MiB were decoded`);
+  });
+
   test('snappy: a declared length above the limit is refused before decoding', () => {
     // Preamble says 2^32-1 bytes; nothing follows.
     const error = rejects('snappy', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), {

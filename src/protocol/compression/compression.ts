@@ -2,9 +2,10 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { limits } from '../../base/limits.ts';
 import { ProtocolError } from '../protocol-error.ts';
-import { lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
+import { lz4Available, lz4Compress, lz4CompressAsync, lz4Decompress, lz4DecompressAsync } from './lz4.ts';
+import { missingNativeModules, UnsupportedCodecError } from './native-module.ts';
 import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from './snappy.ts';
-import { zstdCompress, zstdDecompress } from './zstd.ts';
+import { zstdAvailable, zstdCompress, zstdDecompress, zstdDecompressAsync } from './zstd.ts';
 
 /**
  * The compression codecs of Kafka record batches, chosen by bits 0-2 of the batch attributes:
@@ -13,7 +14,8 @@ import { zstdCompress, zstdDecompress } from './zstd.ts';
  * codec library on outside input becomes a ProtocolError.
  *
  * Synchronous calls suit small batches; the async variants move gzip and lz4 work off the event loop
- * (snappy and zstd run synchronously in both, as their libraries offer no bounded async decoding).
+ * and decode zstd in steps that yield to it (its library has no async decoder); snappy runs
+ * synchronously in both.
  */
 
 export const codecIds = Object.freeze({ none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const);
@@ -37,6 +39,38 @@ export interface CompressOptions {
 
 export interface DecompressOptions {
   readonly decompressedBytesMax?: number;
+}
+
+export { UnsupportedCodecError };
+
+/** The package each native codec needs; the others are built in or pure JavaScript. */
+const nativePackages: Partial<Record<Codec, string>> = { lz4: 'lz4-napi', zstd: 'zstd-napi' };
+
+export function codecAvailable(codec: Codec): boolean {
+  if (codec === 'zstd') return zstdAvailable;
+  if (codec === 'lz4') return lz4Available;
+  return true;
+}
+
+/** Why `codec` cannot be used on this host, or undefined when it can. */
+export function codecUnavailableReason(codec: Codec): string | undefined {
+  if (codecAvailable(codec)) return undefined;
+  return `${codec} is not available on this host: its native module ${nativePackages[codec]} did not load`;
+}
+
+/** Throws UnsupportedCodecError unless `codec` can be used on this host. */
+export function requireCodec(codec: Codec): void {
+  const reason = codecUnavailableReason(codec);
+  if (reason !== undefined) throw new UnsupportedCodecError(reason);
+}
+
+/**
+ * What is missing on this host, for one warning at start: the codecs that cannot be used, and
+ * whether CRC32C falls back to the portable (slower) implementation.
+ */
+export function nativeCodecReport(): { codecsUnavailable: Codec[]; modulesMissing: readonly string[] } {
+  const codecsUnavailable = (Object.keys(codecIds) as Codec[]).filter((codec) => !codecAvailable(codec));
+  return { codecsUnavailable, modulesMissing: missingNativeModules() };
 }
 
 /** The codec named by the low three bits of `attributes`; ProtocolError for unassigned values. */
@@ -101,6 +135,7 @@ export async function decompressAsync(
   try {
     if (codec === 'gzip') return await gunzipAsync(data, { maxOutputLength: Math.max(bytesMax, 1) });
     if (codec === 'lz4') return await lz4DecompressAsync(data, bytesMax);
+    if (codec === 'zstd') return await zstdDecompressAsync(data, bytesMax);
   } catch (error) {
     throw asProtocolError(codec, error);
   }

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../protocol-error.ts';
-import { loadNativeModule } from './native-module.ts';
+import { loadNativeModule, UnsupportedCodecError } from './native-module.ts';
 
 /**
  * LZ4 frames (the standard frame format; the broken header checksum of old Kafka clients only ever
@@ -39,12 +39,18 @@ interface Lz4Napi {
 
 const lz4Napi = loadNativeModule<Lz4Napi>('lz4-napi');
 
+/** Whether lz4-napi loaded on this host. */
+export const lz4Available = lz4Napi !== undefined;
+
 const frameMagic = 0x184d2204;
 const storedBlockBit = 0x80000000;
 const flags = Object.freeze({ blockChecksum: 0x10, contentSize: 0x08, contentChecksum: 0x04, dictId: 0x01 });
 
 function library(): Lz4Napi {
-  if (lz4Napi === undefined) throw new ProtocolError('lz4 is not available on this host');
+  if (lz4Napi === undefined)
+    throw new UnsupportedCodecError(
+      'lz4 is not available on this host: its native module lz4-napi did not load',
+    );
   return lz4Napi;
 }
 

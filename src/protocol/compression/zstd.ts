@@ -1,6 +1,6 @@
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { ProtocolError } from '../protocol-error.ts';
-import { loadNativeModule } from './native-module.ts';
+import { loadNativeModule, UnsupportedCodecError } from './native-module.ts';
 
 /**
  * Zstandard frames, through zstd-napi. Decompression streams into output chunks whose total never
@@ -17,6 +17,9 @@ interface ZstdNapi {
 const zstdNapi = loadNativeModule<ZstdNapi>('zstd-napi');
 const binding = loadNativeModule<typeof ZstdBinding>('zstd-napi/binding');
 
+/** Whether zstd-napi loaded on this host. */
+export const zstdAvailable = zstdNapi !== undefined && binding !== undefined;
+
 /**
  * 16 MiB windows bound the decoder's memory when it streams. A frame that declares its content size
  * (within the limit) is decoded in one pass into its output buffer, which then serves as the window;
@@ -30,7 +33,10 @@ const chunkBytesMin = 128 * 1024; // bytes
 let context: ZstdBinding.DCtx | undefined;
 
 function decoder(): { context: ZstdBinding.DCtx; binding: typeof ZstdBinding } {
-  if (binding === undefined) throw new ProtocolError('zstd is not available on this host');
+  if (binding === undefined)
+    throw new UnsupportedCodecError(
+      'zstd is not available on this host: its native module zstd-napi did not load',
+    );
   if (context === undefined) {
     context = new binding.DCtx();
     context.setParameter(binding.DParameter.windowLogMax, windowLogMax);
@@ -41,7 +47,10 @@ function decoder(): { context: ZstdBinding.DCtx; binding: typeof ZstdBinding } {
 }
 
 export function zstdCompress(data: Buffer): Buffer {
-  if (zstdNapi === undefined) throw new ProtocolError('zstd is not available on this host');
+  if (zstdNapi === undefined)
+    throw new UnsupportedCodecError(
+      'zstd is not available on this host: its native module zstd-napi did not load',
+    );
   return zstdNapi.compress(data);
 }
 
@@ -64,6 +73,43 @@ export function zstdDecompress(data: Buffer, decompressedBytesMax: number): Buff
     rest = rest.subarray(consumed);
     pending = hint;
     chunkBytes = Math.max(chunkBytesMin, rest.length * 4);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/**
+ * Output chunk size of the asynchronous decoder: it yields to the event loop after each chunk, so no
+ * single step of a 64 MiB frame holds the loop for more than a few milliseconds.
+ */
+const asyncChunkBytes = 4 * 1024 * 1024; // bytes
+
+/**
+ * zstdDecompress in steps of at most asyncChunkBytes of output with the event loop free between them
+ * (zstd-napi has no asynchronous decoder). One decoder context per call, as calls may interleave.
+ */
+export async function zstdDecompressAsync(data: Buffer, decompressedBytesMax: number): Promise<Buffer> {
+  if (data.length === 0) throw new ProtocolError('zstd data is empty');
+  if (binding === undefined)
+    throw new UnsupportedCodecError(
+      'zstd is not available on this host: its native module zstd-napi did not load',
+    );
+  const own = new binding.DCtx();
+  own.setParameter(binding.DParameter.windowLogMax, windowLogMax);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let rest = data;
+  let pending = 1;
+  while (rest.length > 0 || pending !== 0) {
+    const chunk = Buffer.allocUnsafe(Math.min(asyncChunkBytes, decompressedBytesMax - total + 1));
+    const [hint, produced, consumed] = callLibrary(() => own.decompressStream(chunk, rest));
+    if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
+    total += produced;
+    if (total > decompressedBytesMax)
+      throw new ProtocolError(`zstd output is above ${decompressedBytesMax} bytes`);
+    if (produced > 0) chunks.push(chunk.subarray(0, produced));
+    rest = rest.subarray(consumed);
+    pending = hint;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

@@ -1,7 +1,8 @@
+import { limits } from '../../base/limits.ts';
 import type { Logger } from '../../base/logger.ts';
 import type { Counter } from '../../base/metrics.ts';
-import { batchAttributes, batchHeader, checkBatch, splitBatches } from '../../protocol/batch-header.ts';
-import type { Codec } from '../../protocol/compression/compression.ts';
+import { batchAttributes, batchHeader, splitBatches } from '../../protocol/batch-header.ts';
+import { type Codec, codecIds, UnsupportedCodecError } from '../../protocol/compression/compression.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import {
   createProduceResponse,
@@ -13,19 +14,22 @@ import {
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
+import { InvalidRecordError } from '../../protocol/record-framing.ts';
 import { effectiveTopicConfig } from '../../protocol/topic-config.ts';
 import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
+import { CodecSlots } from '../codec-slots.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
-import { needsRecompression, recompressBatch, topicCodec } from '../recompress.ts';
+import { validateProducedBatch } from '../produce-validation.ts';
+import { topicCodec } from '../recompress.ts';
 import { partitionFailure } from '../storage-errors.ts';
 import { leaderPartition } from './leadership.ts';
 
 /**
- * Produce: validates each partition's batches (framing, CRC, magic 2, size, no transactions), applies
- * the topic's compression.type, appends and answers with the base offset. Batches stay Buffers (views
- * into the request frame, whose offsets and epoch the log rewrites in place); records are decoded
- * only to recompress. Partitions of one request are appended concurrently; a partition either gets
+ * Produce: validates each partition's batches (size, no transactions, then framing, CRC, codec and
+ * every record's framing in produce-validation.ts), applies the topic's compression.type, appends and
+ * answers with the base offset. Batches stay Buffers (views into the request frame, whose offsets and
+ * epoch the log rewrites in place); records are walked as bytes, never decoded. Partitions of one request are appended concurrently; a partition either gets
  * all of its batches or none of them.
  *
  * acks=0 appends and sends no response; acks=1 answers after the local append. acks=-1 (all) first
@@ -42,6 +46,8 @@ import { leaderPartition } from './leadership.ts';
 
 /** Produce v0-2 carry message sets of magic 0/1, which Tide never stores. */
 const recordBatchVersionMin = 3;
+/** Kafka accepts zstd batches from Produce v7 (KIP-110); older clients cannot read them back. */
+const zstdVersionMin = 7;
 /** INVALID_RECORD exists from Produce v8; earlier clients know only CORRUPT_MESSAGE. */
 const invalidRecordVersionMin = 8;
 
@@ -51,6 +57,16 @@ interface ProduceMetrics {
 }
 
 const metricsBySpu = new WeakMap<SpuServices, ProduceMetrics>();
+const codecSlotsBySpu = new WeakMap<SpuServices, CodecSlots>();
+
+function codecSlotsOf(spu: SpuServices): CodecSlots {
+  let slots = codecSlotsBySpu.get(spu);
+  if (slots === undefined) {
+    slots = new CodecSlots(limits.codecSlotsMax);
+    codecSlotsBySpu.set(spu, slots);
+  }
+  return slots;
+}
 
 function produceMetrics(spu: SpuServices): ProduceMetrics {
   let metrics = metricsBySpu.get(spu);
@@ -74,6 +90,9 @@ interface PartitionJob {
   readonly timeoutMs: number;
   readonly codec: Codec | undefined;
   readonly version: number;
+  /** INVALID_RECORD where the client's Produce version knows it, else CORRUPT_MESSAGE. */
+  readonly invalidRecord: number;
+  readonly codecSlots: CodecSlots;
   readonly spu: SpuServices;
   readonly logger: Logger;
 }
@@ -100,14 +119,20 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = async
         timeoutMs: Math.max(0, Math.min(request.timeoutMs, spu.config.limits.produceTimeoutMsMax)),
         codec,
         version: context.apiVersion,
+        invalidRecord:
+          context.apiVersion >= invalidRecordVersionMin
+            ? errorCodes.INVALID_RECORD
+            : errorCodes.CORRUPT_MESSAGE,
+        codecSlots: codecSlotsOf(spu),
         spu,
         logger,
       };
+      const topicRefusal = refusal ?? internalTopicRefusal(spu, topic.name);
       const partitionResponses = await Promise.all(
         topic.partitionData.map((data) =>
-          refusal === undefined
+          topicRefusal === undefined
             ? producePartition(data, job)
-            : refused(data.index, refusal.errorCode, refusal.errorMessage),
+            : refused(data.index, topicRefusal.errorCode, topicRefusal.errorMessage),
         ),
       );
       return createProduceResponseTopicProduceResponse({ name: topic.name, partitionResponses });
@@ -137,6 +162,23 @@ function requestRefusal(
   return undefined;
 }
 
+/**
+ * Internal topics (`__consumer_offsets`) are written only by the SPU itself (the group coordinator
+ * appends to the partition directly): a client's record there could rewrite a group's committed
+ * offsets. Kafka's ReplicaManager refuses such appends with InvalidTopicException, answered
+ * INVALID_TOPIC_EXCEPTION, and so does Tide.
+ */
+function internalTopicRefusal(
+  spu: SpuServices,
+  topic: string,
+): { errorCode: number; errorMessage: string } | undefined {
+  if (spu.cluster.topic(topic)?.isInternal !== true) return undefined;
+  return {
+    errorCode: errorCodes.INVALID_TOPIC_EXCEPTION,
+    errorMessage: `Cannot append to internal topic ${topic}`,
+  };
+}
+
 async function producePartition(
   data: ProduceRequestPartitionProduceData,
   job: PartitionJob,
@@ -150,7 +192,7 @@ async function producePartition(
         ? `this SPU does not lead partition ${data.index} of topic ${job.topic}`
         : `topic ${job.topic} has no partition ${data.index}`,
     );
-  const prepared = prepareBatches(data, partition, job);
+  const prepared = await prepareBatches(data, partition, job);
   if ('errorCode' in prepared) return prepared;
   const shortIsr = job.acks === -1 ? isrShortfall(partition, job) : undefined;
   if (shortIsr !== undefined) return refused(data.index, errorCodes.NOT_ENOUGH_REPLICAS, shortIsr);
@@ -224,19 +266,17 @@ async function awaitReplication(
 }
 
 /**
- * Splits and checks one partition's records, recompressing when the topic demands it. Any problem
- * refuses the whole partition: nothing of it is appended.
+ * Splits and checks one partition's batches one at a time (validateProducedBatch), recompressing when
+ * the topic demands it. Any problem refuses the whole partition: nothing of it is appended.
  */
-function prepareBatches(
+async function prepareBatches(
   data: ProduceRequestPartitionProduceData,
   partition: Partition,
   job: PartitionJob,
-): { batches: Buffer[]; bytes: number } | PartitionAnswer {
-  const invalidRecord =
-    job.version >= invalidRecordVersionMin ? errorCodes.INVALID_RECORD : errorCodes.CORRUPT_MESSAGE;
+): Promise<{ batches: Buffer[]; bytes: number } | PartitionAnswer> {
   const records = data.records;
   if (records === null || records.length === 0)
-    return refused(data.index, invalidRecord, 'a produce request must carry at least one record batch');
+    return refused(data.index, job.invalidRecord, 'a produce request must carry at least one record batch');
   const { batches, partialBytes } = splitBatches(records);
   if (partialBytes > 0)
     return refused(
@@ -247,41 +287,52 @@ function prepareBatches(
   const batchBytesMax = partition.log.config.batchBytesMax;
   let bytes = 0;
   for (let at = 0; at < batches.length; at++) {
-    let batch = batches[at]!;
-    if (batch.length > batchBytesMax)
-      return refused(
-        data.index,
-        errorCodes.MESSAGE_TOO_LARGE,
-        `batch of ${batch.length} bytes exceeds max.message.bytes ${batchBytesMax}`,
-      );
-    const problem = batchProblem(batch, invalidRecord, data.index);
+    const sent = batches[at]!;
+    const problem = sizeProblem(sent, batchBytesMax, data.index) ?? kindProblem(sent, job, data.index);
     if (problem !== undefined) return problem;
-    if (needsRecompression(batch, job.codec)) {
-      try {
-        batch = recompressBatch(batch, job.codec!);
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        return refused(data.index, errorCodes.CORRUPT_MESSAGE, error.message);
-      }
-      batches[at] = batch;
+    let stored: Buffer;
+    try {
+      stored = await validateProducedBatch(sent, { topicCodec: job.codec, codecSlots: job.codecSlots });
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return refused(data.index, validationErrorCode(error, job), error.message);
     }
-    bytes += batch.length;
+    const storedProblem = stored === sent ? undefined : sizeProblem(stored, batchBytesMax, data.index);
+    if (storedProblem !== undefined) return storedProblem;
+    batches[at] = stored;
+    bytes += stored.length;
   }
   return { batches, bytes };
 }
 
-/** Framing, CRC and magic (CORRUPT_MESSAGE); transactional or control batches (refused). */
-function batchProblem(batch: Buffer, invalidRecord: number, index: number): PartitionAnswer | undefined {
-  try {
-    checkBatch(batch);
-  } catch (error) {
-    if (!(error instanceof ProtocolError)) throw error;
-    return refused(index, errorCodes.CORRUPT_MESSAGE, error.message);
-  }
+function validationErrorCode(error: ProtocolError, job: PartitionJob): number {
+  if (error instanceof UnsupportedCodecError) return errorCodes.UNSUPPORTED_COMPRESSION_TYPE;
+  if (error instanceof InvalidRecordError) return job.invalidRecord;
+  return errorCodes.CORRUPT_MESSAGE;
+}
+
+function sizeProblem(batch: Buffer, batchBytesMax: number, index: number): PartitionAnswer | undefined {
+  if (batch.length <= batchBytesMax) return undefined;
+  return refused(
+    index,
+    errorCodes.MESSAGE_TOO_LARGE,
+    `batch of ${batch.length} bytes exceeds max.message.bytes ${batchBytesMax}`,
+  );
+}
+
+/** Transactional or control batches, zstd to old clients (refused), read from a header whose framing is checked later. */
+function kindProblem(batch: Buffer, job: PartitionJob, index: number): PartitionAnswer | undefined {
+  if (batch.length < batchHeader.bytes) return undefined;
   const attributes = batch.readInt16BE(batchHeader.attributes);
   if ((attributes & batchAttributes.transactional) !== 0)
     return refused(index, errorCodes.INVALID_TXN_STATE, 'Tide does not support transactional batches yet');
   if ((attributes & batchAttributes.control) !== 0)
-    return refused(index, invalidRecord, 'producers may not write control batches');
+    return refused(index, job.invalidRecord, 'producers may not write control batches');
+  if ((attributes & batchAttributes.codecMask) === codecIds.zstd && job.version < zstdVersionMin)
+    return refused(
+      index,
+      errorCodes.UNSUPPORTED_COMPRESSION_TYPE,
+      `zstd batches need Produce v${zstdVersionMin}+`,
+    );
   return undefined;
 }
