@@ -30,8 +30,8 @@ export interface SpuConfig {
   /** ms a follower may go without catching up before its leader drops it from the ISR. */
   readonly replicaLagTimeMsMax: number;
   /**
-   * Leader SPU id → the address this SPU's followers fetch from instead of the leader's advertised
-   * Kafka address (like an inter-broker listener; fault-injection tests put a proxy there).
+   * Leader SPU id → the address this SPU's followers fetch from instead of the leader's internal
+   * address, the replication channel (fault-injection tests put a proxy there).
    */
   readonly replicationRoutes?: ReadonlyMap<number, HostPort>;
   /** Consumer-group coordinator settings that differ from coordinatorDefaults (groups/coordinator.ts). */

@@ -222,7 +222,7 @@ export class Spu {
     const fetchers = new FollowerFetchers({
       selfId: this.config.id,
       partitions: base.partitions,
-      brokers: () => state.brokers(),
+      brokers: () => state.replicationBrokers(),
       ...(this.config.replicationRoutes === undefined ? {} : { routes: this.config.replicationRoutes }),
       logger: this.logger.child({ component: 'replica-fetcher' }),
     });
