@@ -24,7 +24,11 @@ export interface SpuConfig {
   readonly clusterId: string;
   /** The SC this SPU registers with; absent for a standalone SPU, which owns every partition. */
   readonly controller?: ControllerAddress;
-  /** Where the internal listener (the SC's pushes) binds in a cluster. Port 0 picks a free port. */
+  /**
+   * Where the internal listener (the SC's pushes, the followers' fetches) binds in a cluster. Port 0
+   * picks a free port. Loopback by default: the channel is not authenticated yet, and whoever reaches
+   * it can change partition roles, so a multi-host cluster binds it to a private network only.
+   */
   readonly internalHost: string;
   readonly internalPort: number;
   /** ms a follower may go without catching up before its leader drops it from the ISR. */

@@ -193,6 +193,11 @@ export class Spu {
     routeKafka: (router: RequestHandler) => void,
   ): Promise<number> {
     const internal = await this.#openListener(this.config.internalHost, this.config.internalPort, 'internal');
+    if (!isLoopback(this.config.internalHost))
+      this.logger.warn('internal listener reachable from other hosts; it is not authenticated yet', {
+        internalHost: this.config.internalHost,
+        internalPort: internal.port,
+      });
     this.#internalListener = internal.listener;
     const state = new ClusterState({ clusterId: this.config.clusterId, selfId: this.config.id });
     const link = new ControllerLink({
@@ -239,6 +244,7 @@ export class Spu {
       state,
       partitions: base.partitions,
       brokerEpoch: () => link.brokerEpoch,
+      brokerEpochAtLeast: (epoch, timeoutMs) => link.brokerEpochAtLeast(epoch, timeoutMs),
       logger: this.logger.child({ component: 'cluster' }),
       nowMs: () => this.clock.monotonicMs(),
       onRolesChanged: () => {
@@ -312,6 +318,11 @@ export class Spu {
     await this.#partitions?.close();
     this.logger.info('spu stopped');
   }
+}
+
+/** Whether `host` names this machine only (the internal listener's safe default). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function isUnderReplicated(partition: Partition): boolean {

@@ -18,7 +18,7 @@ export function controlHandlers(member: ClusterMember): HandlerTable {
   const table: { -readonly [K in keyof HandlerTable]: HandlerTable[K] } = {
     [apiKeys.AlterConfigs]: async (request) => member.applyTopicConfigs(request),
     [apiKeys.UpdateMetadata]: async (request) =>
-      createUpdateMetadataResponse({ errorCode: member.applyMetadata(request) }),
+      createUpdateMetadataResponse({ errorCode: await member.applyMetadata(request) }),
     [apiKeys.LeaderAndIsr]: (request) => member.leaderAndIsr(request),
     [apiKeys.StopReplica]: (request) => member.stopReplicas(request),
     [apiKeys.Fetch]: replicaFetchHandler,
