@@ -376,6 +376,55 @@ describe('cluster member: the SC pushes and the roles they give', () => {
     assert.notEqual(partitions.get('orders', 1), undefined);
   });
 
+  it("refuses one topic's unusable configs and applies the others; that topic keeps serving", async () => {
+    const push = (resources: Array<{ topic: string; configs: Record<string, string> }>) =>
+      member.applyTopicConfigs(
+        createAlterConfigsRequest({
+          resources: resources.map(({ topic, configs }) =>
+            createAlterConfigsRequestResource({
+              resourceType: 2,
+              resourceName: topic,
+              configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+            }),
+          ),
+        }),
+      );
+    assert.equal(
+      push([{ topic: 'orders', configs: { 'retention.ms': '60000' } }]).responses[0]?.errorCode,
+      0,
+    );
+    await member.leaderAndIsr(rolesPush({}, [{ index: 0, leader: selfId, leaderEpoch: 1 }]));
+
+    const answer = push([
+      { topic: 'orders', configs: { 'segment.bytes': '1' } },
+      { topic: 'payments', configs: { 'retention.ms': '1000' } },
+    ]);
+    assert.deepEqual(
+      answer.responses.map(({ resourceName, errorCode }) => [resourceName, errorCode]),
+      [
+        ['orders', errorCodes.INVALID_CONFIG],
+        ['payments', errorCodes.NONE],
+      ],
+    );
+    assert.match(answer.responses[0]?.errorMessage ?? '', /segmentBytes/);
+    assert.deepEqual(state.configsOf('orders'), { 'retention.ms': '60000' });
+    assert.deepEqual(state.configsOf('payments'), { 'retention.ms': '1000' });
+    assert.equal(partitions.get('orders', 0)?.log.config.retentionMs, 60_000);
+    // The topic still serves, and a partition opened now (as after a restart) opens on the good configs.
+    assert.equal(await produceTo(spu, 0), errorCodes.NONE);
+    const roles = await member.leaderAndIsr(
+      rolesPush({}, [
+        { index: 0, leader: selfId, leaderEpoch: 1 },
+        { index: 1, leader: selfId, leaderEpoch: 1 },
+      ]),
+    );
+    assert.deepEqual(
+      roles.topics[0]?.partitionErrors.map((error) => error.errorCode),
+      [errorCodes.NONE, errorCodes.NONE],
+    );
+    assert.equal(partitions.get('orders', 1)?.log.config.retentionMs, 60_000);
+  });
+
   it('waits for the registration answer when a push names a newer broker epoch', async () => {
     const registering = new ClusterMember({
       selfId,

@@ -25,9 +25,10 @@ import {
   type StopReplicaResponse,
 } from '../protocol/messages/stop-replica.ts';
 import type { UpdateMetadataRequest } from '../protocol/messages/update-metadata.ts';
+import { logConfigDefaults, resolveLogConfig } from '../storage/config.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { resourceTypes } from './config-resources.ts';
-import type { Partition, PartitionManager } from './partitions.ts';
+import { logConfigFromTopic, type Partition, type PartitionManager } from './partitions.ts';
 import { partitionFailure } from './storage-errors.ts';
 
 export const clusterMemberDefaults = Object.freeze({
@@ -105,24 +106,47 @@ export class ClusterMember {
     return undefined;
   }
 
-  /** AlterConfigs from the SC: each topic's configs, replacing what the SPU had. */
+  /**
+   * AlterConfigs from the SC: each topic's configs, replacing what the SPU had. Each topic stands
+   * alone: configs the log cannot take (INVALID_CONFIG) leave that topic on its last good configs,
+   * so its partitions keep serving and still open after a restart, and the other topics apply.
+   */
   applyTopicConfigs(request: AlterConfigsRequest): AlterConfigsResponse {
     const responses = request.resources.map((resource) => {
-      const isTopic = resource.resourceType === resourceTypes.TOPIC;
-      if (isTopic) {
-        const configs: Record<string, string> = {};
-        for (const { name, value } of resource.configs) if (value !== null) configs[name] = value;
-        this.state.setConfigs(resource.resourceName, configs);
-        this.#partitions.applyConfigs(resource.resourceName, configs);
-      }
+      const refusal =
+        resource.resourceType === resourceTypes.TOPIC
+          ? this.#applyTopicConfig(resource.resourceName, resource.configs)
+          : { errorCode: errorCodes.INVALID_REQUEST, errorMessage: 'the SC pushes topic configs only' };
       return createAlterConfigsResponseResourceResponse({
-        errorCode: isTopic ? errorCodes.NONE : errorCodes.INVALID_REQUEST,
-        errorMessage: isTopic ? null : 'the SC pushes topic configs only',
+        errorCode: refusal?.errorCode ?? errorCodes.NONE,
+        errorMessage: refusal?.errorMessage ?? null,
         resourceType: resource.resourceType,
         resourceName: resource.resourceName,
       });
     });
     return createAlterConfigsResponse({ responses });
+  }
+
+  #applyTopicConfig(
+    topic: string,
+    pushed: readonly { readonly name: string; readonly value: string | null }[],
+  ): { errorCode: number; errorMessage: string } | undefined {
+    const configs: Record<string, string> = {};
+    for (const { name, value } of pushed) if (value !== null) configs[name] = value;
+    try {
+      // The same check the log makes when it opens: what passes here opens after a restart too.
+      resolveLogConfig(logConfigDefaults, logConfigFromTopic(configs));
+      this.#partitions.applyConfigs(topic, configs);
+    } catch (error) {
+      const errorMessage = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('pushed topic configs refused; the topic keeps its previous ones', {
+        topic,
+        error: errorMessage,
+      });
+      return { errorCode: errorCodes.INVALID_CONFIG, errorMessage };
+    }
+    this.state.setConfigs(topic, configs);
+    return undefined;
   }
 
   /** UpdateMetadata from the SC: the live SPUs and every topic's partitions. */
