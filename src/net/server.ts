@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../base/logger.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
+import { RequestMemory } from './request-memory.ts';
 
 /**
  * The server side of Kafka framing, shared by the SPU's listeners and the SC's: a Listener accepts
@@ -19,12 +20,32 @@ import { FrameDecoder } from '../protocol/frame-decoder.ts';
  * Memory per connection is bounded two ways: at most `inflightRequestsMax` requests are in progress,
  * and once `bufferedBytesMax` bytes of responses wait in the socket (a slow consumer), reading stops
  * until the socket drains. Either way the client feels backpressure through TCP rather than the SPU
- * growing without bound.
+ * growing without bound. Across connections, frames split over several reads take their buffers from
+ * the listener's RequestMemory (`requestBufferedBytesMax`), and reading waits while it is spent.
+ *
+ * Time: a connection with nothing in progress and no bytes moving for `idleMsMax` is closed
+ * (Kafka's connections.max.idle.ms), and so is one that started a frame and has not delivered all of
+ * it within `frameReceiveMsMax` (a stalled or trickling sender must not pin a frame buffer).
  */
 export interface ConnectionLimits {
   readonly inflightRequestsMax: number; // requests
   readonly bufferedBytesMax: number; // bytes
+  readonly idleMsMax?: number; // ms; 0 keeps idle connections open
+  readonly frameReceiveMsMax?: number; // ms
 }
+
+export const connectionLimitDefaults = Object.freeze({
+  // Kafka's connections.max.idle.ms: clients default to closing idle connections at 9 minutes
+  // (540000), just below this, so a well-behaved client closes first and never sees a reset.
+  idleMsMax: 600_000, // ms
+  // Kafka clients give up on a request after request.timeout.ms, 30 s by default: a frame not
+  // received by then is answered to nobody. Twice that leaves room for a 100 MiB frame on a slow link.
+  frameReceiveMsMax: 60_000, // ms
+  // Frames held across all connections of a process. Above the largest frame (100 MiB), so two
+  // large produces proceed at once, and small next to a machine's memory: the most that slow or
+  // hostile senders can pin, each for at most frameReceiveMsMax.
+  requestBufferedBytesMax: 256 * 1024 * 1024, // bytes
+});
 
 /** What the connection knows about itself, for handlers and logs. */
 export interface ConnectionContext {
@@ -46,6 +67,8 @@ interface Pending {
   response: Buffer[] | undefined;
 }
 
+type Timer = ReturnType<typeof setTimeout>;
+
 export class Connection implements ConnectionContext {
   readonly id: number;
   readonly remote: string;
@@ -59,29 +82,43 @@ export class Connection implements ConnectionContext {
   /** Frames read but not yet started because the in-flight limit was reached (at most one read's worth). */
   #backlog: Buffer[] = [];
   #readingPaused = false;
+  readonly #memory: RequestMemory;
+  /** Frame buffers taken from #memory, until their request is answered. */
+  readonly #reserved = new WeakSet<Buffer>();
+  #reservedBytes = 0;
+  #cancelMemoryWait: (() => void) | undefined;
+  #frameTimer: Timer | undefined;
 
   constructor(options: {
     id: number;
     socket: Socket;
-    decoder: FrameDecoder;
+    frameBytesMax: number;
     handler: RequestHandler;
     limits: ConnectionLimits;
+    memory: RequestMemory;
     logger: Logger;
   }) {
     this.id = options.id;
     this.#socket = options.socket;
     this.remote = `${options.socket.remoteAddress}:${options.socket.remotePort}`;
-    this.#decoder = options.decoder;
+    this.#memory = options.memory;
+    this.#decoder = new FrameDecoder({
+      frameBytesMax: options.frameBytesMax,
+      allocate: (bytes) => this.#allocateFrame(bytes),
+    });
     this.#handler = options.handler;
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#socket.setNoDelay(true);
+    const idleMsMax = this.#limits.idleMsMax ?? connectionLimitDefaults.idleMsMax;
+    if (idleMsMax > 0) this.#socket.setTimeout(idleMsMax);
+    this.#socket.on('timeout', () => this.#onQuiet());
     this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('drain', () => this.#updateReading());
     this.#socket.on('error', (error) =>
       this.#logger.debug('connection error', { connection: this.id, error }),
     );
-    this.#socket.on('close', () => this.#abort.abort());
+    this.#socket.on('close', () => this.#onClose());
   }
 
   get closed(): AbortSignal {
@@ -100,16 +137,81 @@ export class Connection implements ConnectionContext {
   }
 
   #onData(chunk: Buffer): void {
+    this.#decode(() => this.#decoder.push(chunk));
+  }
+
+  #decode(read: () => Buffer[]): void {
     let frames: Buffer[];
     try {
-      frames = this.#decoder.push(chunk);
+      frames = read();
     } catch (error) {
       this.close('unreadable framing', { error });
       return;
     }
     if (frames.length > 0) this.#backlog.push(...frames);
+    if (this.#decoder.stalled) this.#waitForMemory();
+    this.#watchFrame();
     this.#startBacklog();
     this.#updateReading();
+  }
+
+  #allocateFrame(bytes: number): Buffer | undefined {
+    if (!this.#memory.take(bytes)) return undefined;
+    const frame = Buffer.allocUnsafe(bytes);
+    this.#reserved.add(frame);
+    this.#reservedBytes += bytes;
+    return frame;
+  }
+
+  /** Gives back a frame's bytes once its request is answered (nothing after the connection closed). */
+  #releaseFrame(frame: Buffer): void {
+    if (!this.#reserved.delete(frame) || this.#socket.destroyed) return;
+    this.#reservedBytes -= frame.length;
+    this.#memory.release(frame.length);
+  }
+
+  #waitForMemory(): void {
+    if (this.#cancelMemoryWait !== undefined || this.#socket.destroyed) return;
+    this.#cancelMemoryWait = this.#memory.waitForRelease(() => {
+      this.#cancelMemoryWait = undefined;
+      this.#decode(() => this.#decoder.retry());
+    });
+  }
+
+  /**
+   * Runs the frame deadline while a frame is partly received (not while it waits for memory: that
+   * wait is this process's doing, not the sender's).
+   */
+  #watchFrame(): void {
+    const receiving = this.#decoder.bufferedBytes > 0 && !this.#decoder.stalled;
+    if (!receiving) {
+      clearTimeout(this.#frameTimer);
+      this.#frameTimer = undefined;
+      return;
+    }
+    if (this.#frameTimer !== undefined) return;
+    const frameReceiveMsMax = this.#limits.frameReceiveMsMax ?? connectionLimitDefaults.frameReceiveMsMax;
+    this.#frameTimer = setTimeout(() => {
+      this.close('frame not received in time', {
+        frameReceiveMsMax,
+        bufferedBytes: this.#decoder.bufferedBytes,
+      });
+    }, frameReceiveMsMax);
+  }
+
+  /** No bytes moved for idleMsMax: close unless a request is in progress or a frame is arriving. */
+  #onQuiet(): void {
+    if (this.#queue.length > 0 || this.#backlog.length > 0 || this.#decoder.bufferedBytes > 0) return;
+    this.close('idle', { idleMsMax: this.#limits.idleMsMax ?? connectionLimitDefaults.idleMsMax });
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#frameTimer);
+    this.#cancelMemoryWait?.();
+    this.#cancelMemoryWait = undefined;
+    this.#memory.release(this.#reservedBytes);
+    this.#reservedBytes = 0;
+    this.#abort.abort();
   }
 
   #startBacklog(): void {
@@ -125,16 +227,19 @@ export class Connection implements ConnectionContext {
     this.#queue.push(pending);
     this.#handler(frame, this).then(
       (response) => {
+        this.#releaseFrame(frame);
         pending.done = true;
         pending.response = response;
         this.#flush();
       },
       // The error's type tells a malformed request (ProtocolError) from a fault in a handler.
-      (error: unknown) =>
+      (error: unknown) => {
+        this.#releaseFrame(frame);
         this.close('request failed', {
           error,
           errorType: error instanceof Error ? error.name : typeof error,
-        }),
+        });
+      },
     );
   }
 
@@ -156,6 +261,7 @@ export class Connection implements ConnectionContext {
   #updateReading(): void {
     if (this.#socket.destroyed) return;
     const busy =
+      this.#decoder.stalled ||
       this.#backlog.length > 0 ||
       this.#queue.length >= this.#limits.inflightRequestsMax ||
       this.#socket.writableLength >= this.#limits.bufferedBytesMax;
@@ -172,6 +278,7 @@ export class Connection implements ConnectionContext {
 export interface ListenerLimits extends ConnectionLimits {
   readonly connectionsMax: number; // connections
   readonly frameBytesMax: number; // bytes
+  readonly requestBufferedBytesMax?: number; // bytes, for every connection of the listener together
 }
 
 /**
@@ -184,11 +291,23 @@ export class Listener {
   readonly #limits: ListenerLimits;
   readonly #logger: Logger;
   readonly #handler: RequestHandler;
+  readonly #memory: RequestMemory;
   #nextId = 1;
 
-  constructor(options: { handler: RequestHandler; limits: ListenerLimits; logger: Logger }) {
+  constructor(options: {
+    handler: RequestHandler;
+    limits: ListenerLimits;
+    logger: Logger;
+    /** The request-bytes budget, shared when several listeners serve one process. */
+    memory?: RequestMemory;
+  }) {
     this.#handler = options.handler;
     this.#limits = options.limits;
+    this.#memory =
+      options.memory ??
+      new RequestMemory(
+        options.limits.requestBufferedBytesMax ?? connectionLimitDefaults.requestBufferedBytesMax,
+      );
     this.#logger = options.logger;
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#logger.error('listener error', { error }));
@@ -196,6 +315,11 @@ export class Listener {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** The request-bytes budget this listener's connections draw on. */
+  get memory(): RequestMemory {
+    return this.#memory;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0), rejects if it is taken. */
@@ -229,9 +353,10 @@ export class Listener {
     const connection = new Connection({
       id: this.#nextId++,
       socket,
-      decoder: new FrameDecoder({ frameBytesMax: this.#limits.frameBytesMax }),
+      frameBytesMax: this.#limits.frameBytesMax,
       handler: this.#handler,
       limits: this.#limits,
+      memory: this.#memory,
       logger: this.#logger,
     });
     this.#connections.add(connection);

@@ -59,6 +59,10 @@ export interface SpuLimits {
   readonly fetchResponseBytesMax: number; // bytes in one fetch response, whatever the client asks
   readonly partitionsPerTopicMax: number; // partitions one topic may have
   readonly produceTimeoutMsMax: number; // ms an acks=all produce may wait
+  // Defaults and why: connectionLimitDefaults in net/server.ts.
+  readonly idleMsMax?: number; // ms a connection with nothing in progress may stay silent
+  readonly frameReceiveMsMax?: number; // ms to receive the rest of a started frame
+  readonly requestBufferedBytesMax?: number; // bytes of request frames held over all connections
 }
 
 export const spuDefaults = Object.freeze({

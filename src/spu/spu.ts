@@ -3,8 +3,9 @@ import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
 import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { RequestMemory } from '../net/request-memory.ts';
 import type { RequestHandler } from '../net/server.ts';
-import { Listener } from '../net/server.ts';
+import { connectionLimitDefaults, Listener } from '../net/server.ts';
 import { createSpuStatusRequestPartition } from '../protocol/messages/spu-status.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { BrokerInfo } from './cluster.ts';
@@ -47,6 +48,8 @@ export class Spu {
   readonly logger: Logger;
   readonly metrics = new MetricsRegistry();
   readonly clock: Clock;
+  /** Request bytes held for clients and the cluster together: one budget for both listeners. */
+  readonly #requestMemory: RequestMemory;
   #listener: Listener | undefined;
   #internalListener: Listener | undefined;
   #link: ControllerLink | undefined;
@@ -60,6 +63,9 @@ export class Spu {
   constructor(config: SpuConfig, options: { clock?: Clock; logger?: Logger } = {}) {
     this.config = config;
     this.clock = options.clock ?? systemClock;
+    this.#requestMemory = new RequestMemory(
+      config.limits.requestBufferedBytesMax ?? connectionLimitDefaults.requestBufferedBytesMax,
+    );
     this.logger =
       options.logger ?? new Logger({ level: config.logLevel, fields: { component: 'spu', spu: config.id } });
   }
@@ -110,6 +116,12 @@ export class Spu {
       {},
       () => kafka.listener.connectionCount,
     );
+    this.metrics.gauge(
+      'tide_request_buffered_bytes',
+      'bytes of request frames held (received in parts, waiting or in progress), both listeners',
+      {},
+      () => this.#requestMemory.heldBytes,
+    );
     this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
     this.metrics.gauge(
       'tide_under_replicated_partitions',
@@ -142,6 +154,7 @@ export class Spu {
     host: string,
     port: number,
     component: string,
+    overrides: { idleMsMax?: number } = {},
   ): Promise<{ listener: Listener; port: number; route: (router: RequestHandler) => void }> {
     let router: RequestHandler | undefined;
     const listener = new Listener({
@@ -149,7 +162,8 @@ export class Spu {
         router === undefined
           ? Promise.reject(new ProtocolError('SPU is starting'))
           : router(frame, connection),
-      limits: this.config.limits,
+      limits: { ...this.config.limits, ...overrides },
+      memory: this.#requestMemory,
       logger: this.logger.child({ component }),
     });
     const bound = await listener.listen(host, port);
@@ -192,7 +206,16 @@ export class Spu {
     controller: ControllerAddress,
     routeKafka: (router: RequestHandler) => void,
   ): Promise<number> {
-    const internal = await this.#openListener(this.config.internalHost, this.config.internalPort, 'internal');
+    // The SC pushes only when something changes, over one connection it keeps: closing that one
+    // when quiet would make the SC's next push fail and start over with a full one.
+    const internal = await this.#openListener(
+      this.config.internalHost,
+      this.config.internalPort,
+      'internal',
+      {
+        idleMsMax: 0,
+      },
+    );
     if (!isLoopback(this.config.internalHost))
       this.logger.warn('internal listener reachable from other hosts; it is not authenticated yet', {
         internalHost: this.config.internalHost,
