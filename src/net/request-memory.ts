@@ -1,5 +1,6 @@
 /**
- * The budget of request bytes a process holds for all its connections at once: frames being
+ * A budget of bytes a process holds for all its connections at once, used twice: for requests and
+ * for responses (response-budget.ts). For requests: the budget of request bytes a process holds for all its connections at once: frames being
  * received (split across reads), waiting to start, or in progress. A connection takes a frame's
  * bytes before its buffer is allocated and gives them back when the request has been answered (or
  * the connection closes). When the budget is spent the connection stops reading, leaving the bytes
@@ -31,6 +32,11 @@ export class RequestMemory {
     if (this.#heldBytes > 0 && this.#heldBytes + bytes > this.bytesMax) return false;
     this.#heldBytes += bytes;
     return true;
+  }
+
+  /** Counts bytes that are in memory already, whether or not they fit (a built response). */
+  hold(bytes: number): void {
+    this.#heldBytes += bytes;
   }
 
   release(bytes: number): void {

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../base/logger.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 import { RequestMemory } from './request-memory.ts';
+import { ResponseBudget } from './response-budget.ts';
 
 /**
  * The server side of Kafka framing, shared by the SPU's listeners and the SC's: a Listener accepts
@@ -32,6 +33,7 @@ export interface ConnectionLimits {
   readonly bufferedBytesMax: number; // bytes
   readonly idleMsMax?: number; // ms; 0 keeps idle connections open
   readonly frameReceiveMsMax?: number; // ms
+  readonly responseBytesInFlightMax?: number; // bytes
 }
 
 export const connectionLimitDefaults = Object.freeze({
@@ -45,6 +47,13 @@ export const connectionLimitDefaults = Object.freeze({
   // large produces proceed at once, and small next to a machine's memory: the most that slow or
   // hostile senders can pin, each for at most frameReceiveMsMax.
   requestBufferedBytesMax: 256 * 1024 * 1024, // bytes
+  // Responses one connection holds (reserved, built, or written and unread): one fetch response
+  // at its largest (fetchResponseBytesMax), so a consumer's own fetches never wait on each other
+  // for long, and a client that pipelines fetches without reading pins one response, not 64.
+  responseBytesInFlightMax: 64 * 1024 * 1024, // bytes
+  // Responses held over all connections: eight largest fetch responses at once. Readers that keep
+  // up give their bytes back within a round trip; slow ones delay others' large reads, never memory.
+  responseBytesInFlightTotalMax: 512 * 1024 * 1024, // bytes
 });
 
 /** What the connection knows about itself, for handlers and logs. */
@@ -53,6 +62,11 @@ export interface ConnectionContext {
   readonly remote: string;
   /** Resolved when the connection closes; parked requests use it to stop waiting. */
   readonly closed: AbortSignal;
+  /**
+   * Waits for room to build a response of about `bytes` (response-budget.ts) and takes it; the
+   * returned function gives it back once the response is built. Absent where nothing is bounded.
+   */
+  reserveResponseBytes?(bytes: number): Promise<() => void>;
 }
 
 /**
@@ -65,6 +79,7 @@ export type RequestHandler = (frame: Buffer, context: ConnectionContext) => Prom
 interface Pending {
   done: boolean;
   response: Buffer[] | undefined;
+  bytes: number;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -88,6 +103,7 @@ export class Connection implements ConnectionContext {
   #reservedBytes = 0;
   #cancelMemoryWait: (() => void) | undefined;
   #frameTimer: Timer | undefined;
+  readonly #responses: ResponseBudget;
 
   constructor(options: {
     id: number;
@@ -96,6 +112,7 @@ export class Connection implements ConnectionContext {
     handler: RequestHandler;
     limits: ConnectionLimits;
     memory: RequestMemory;
+    responseMemory: RequestMemory;
     logger: Logger;
   }) {
     this.id = options.id;
@@ -109,12 +126,20 @@ export class Connection implements ConnectionContext {
     this.#handler = options.handler;
     this.#limits = options.limits;
     this.#logger = options.logger;
+    this.#responses = new ResponseBudget({
+      bytesMax: this.#limits.responseBytesInFlightMax ?? connectionLimitDefaults.responseBytesInFlightMax,
+      process: options.responseMemory,
+      closed: this.#abort.signal,
+    });
     this.#socket.setNoDelay(true);
     const idleMsMax = this.#limits.idleMsMax ?? connectionLimitDefaults.idleMsMax;
     if (idleMsMax > 0) this.#socket.setTimeout(idleMsMax);
     this.#socket.on('timeout', () => this.#onQuiet());
     this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#socket.on('drain', () => this.#updateReading());
+    this.#socket.on('drain', () => {
+      this.#responses.drained();
+      this.#updateReading();
+    });
     this.#socket.on('error', (error) =>
       this.#logger.debug('connection error', { connection: this.id, error }),
     );
@@ -123,6 +148,10 @@ export class Connection implements ConnectionContext {
 
   get closed(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  reserveResponseBytes(bytes: number): Promise<() => void> {
+    return this.#responses.reserve(bytes);
   }
 
   /** Requests received and not yet answered. */
@@ -223,13 +252,15 @@ export class Connection implements ConnectionContext {
   }
 
   #dispatch(frame: Buffer): void {
-    const pending: Pending = { done: false, response: undefined };
+    const pending: Pending = { done: false, response: undefined, bytes: 0 };
     this.#queue.push(pending);
     this.#handler(frame, this).then(
       (response) => {
         this.#releaseFrame(frame);
         pending.done = true;
         pending.response = response;
+        for (const chunk of response ?? []) pending.bytes += chunk.length;
+        this.#responses.hold(pending.bytes);
         this.#flush();
       },
       // The error's type tells a malformed request (ProtocolError) from a fault in a handler.
@@ -249,11 +280,14 @@ export class Connection implements ConnectionContext {
     const head = this.#queue[0];
     if (head === undefined || !head.done) return;
     this.#socket.cork();
+    let writtenBytes = 0;
     while (this.#queue.length > 0 && this.#queue[0]!.done) {
-      const { response } = this.#queue.shift()!;
+      const { response, bytes } = this.#queue.shift()!;
       if (response !== undefined) for (const chunk of response) this.#socket.write(chunk);
+      writtenBytes += bytes;
     }
     this.#socket.uncork();
+    this.#responses.written(writtenBytes, this.#socket.writableNeedDrain);
     this.#startBacklog();
     this.#updateReading();
   }
@@ -292,6 +326,7 @@ export class Listener {
   readonly #logger: Logger;
   readonly #handler: RequestHandler;
   readonly #memory: RequestMemory;
+  readonly #responseMemory: RequestMemory;
   #nextId = 1;
 
   constructor(options: {
@@ -300,6 +335,8 @@ export class Listener {
     logger: Logger;
     /** The request-bytes budget, shared when several listeners serve one process. */
     memory?: RequestMemory;
+    /** The response-bytes budget (response-budget.ts), shared likewise. */
+    responseMemory?: RequestMemory;
   }) {
     this.#handler = options.handler;
     this.#limits = options.limits;
@@ -308,6 +345,8 @@ export class Listener {
       new RequestMemory(
         options.limits.requestBufferedBytesMax ?? connectionLimitDefaults.requestBufferedBytesMax,
       );
+    this.#responseMemory =
+      options.responseMemory ?? new RequestMemory(connectionLimitDefaults.responseBytesInFlightTotalMax);
     this.#logger = options.logger;
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#logger.error('listener error', { error }));
@@ -315,6 +354,11 @@ export class Listener {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** The response-bytes budget this listener's connections draw on. */
+  get responseMemory(): RequestMemory {
+    return this.#responseMemory;
   }
 
   /** The request-bytes budget this listener's connections draw on. */
@@ -357,6 +401,7 @@ export class Listener {
       handler: this.#handler,
       limits: this.#limits,
       memory: this.#memory,
+      responseMemory: this.#responseMemory,
       logger: this.#logger,
     });
     this.#connections.add(connection);

@@ -50,6 +50,8 @@ export class Spu {
   readonly clock: Clock;
   /** Request bytes held for clients and the cluster together: one budget for both listeners. */
   readonly #requestMemory: RequestMemory;
+  /** Responses held for both listeners' connections (net/response-budget.ts). */
+  readonly #responseMemory = new RequestMemory(connectionLimitDefaults.responseBytesInFlightTotalMax);
   #listener: Listener | undefined;
   #internalListener: Listener | undefined;
   #link: ControllerLink | undefined;
@@ -122,6 +124,12 @@ export class Spu {
       {},
       () => this.#requestMemory.heldBytes,
     );
+    this.metrics.gauge(
+      'tide_response_buffered_bytes',
+      'bytes of responses reserved, built or written and not yet read by clients, both listeners',
+      {},
+      () => this.#responseMemory.heldBytes,
+    );
     this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
     this.metrics.gauge(
       'tide_under_replicated_partitions',
@@ -164,6 +172,7 @@ export class Spu {
           : router(frame, connection),
       limits: { ...this.config.limits, ...overrides },
       memory: this.#requestMemory,
+      responseMemory: this.#responseMemory,
       logger: this.logger.child({ component }),
     });
     const bound = await listener.listen(host, port);

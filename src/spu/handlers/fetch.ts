@@ -40,6 +40,10 @@ import { leaderPartition } from './leadership.ts';
  * non-replica. The Kafka listener (`fetchHandler`) serves consumers only: a fetch there claiming a
  * replica id gets NOT_LEADER_OR_FOLLOWER for every partition and moves nothing.
  *
+ * Memory: before each read the fetch takes room for `maxBytes` of response from its connection's and
+ * the SPU's response budgets (net/response-budget.ts), so responses are built only when there is room
+ * for them: a client that pipelines many large fetches and reads nothing gets one built at a time.
+ *
  * Fetch sessions (v7+): Tide answers every fetch in full and never creates a session (sessionId 0),
  * which every client accepts by sending full requests again. A request naming a session (non-zero id,
  * other than one closing it with epoch -1) gets FETCH_SESSION_ID_NOT_FOUND, so the client starts over
@@ -106,25 +110,37 @@ async function servedFetch(
   };
   const deadlineMs = spu.clock.monotonicMs() + plan.maxWaitMs;
   const partitions = requestedPartitions(request, spu);
+  let lastRound = false;
   for (;;) {
+    // Room for the response is taken before reading and given back once it is built (the
+    // connection then counts it) or before parking, so parked fetches hold no response bytes.
+    const release = await reserveResponse(context, plan.maxBytes);
+    if (context.connection.closed.aborted) return undefined;
     const wakeup = new FetchWakeup(partitions);
     try {
       const round = await readRound(request, plan, spu);
       const remainingMs = deadlineMs - spu.clock.monotonicMs();
-      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0) {
+      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0 || lastRound) {
         fetchedBytes(spu).add(round.bytes);
         return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
       }
+      release();
       const reason = await wakeup.wait(remainingMs, context.connection.closed);
       if (reason === 'closed') return undefined;
-      if (reason === 'timeout') {
-        fetchedBytes(spu).add(round.bytes);
-        return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
-      }
+      // At the deadline the answer is one more read, with whatever has arrived by then.
+      if (reason === 'timeout') lastRound = true;
     } finally {
+      release();
       wakeup.dispose();
     }
   }
+}
+
+/** Waits for room for a response of up to `maxBytes` on the connection and in the SPU. */
+function reserveResponse(context: RequestContext, maxBytes: number): Promise<() => void> {
+  const connection = context.connection;
+  if (connection.reserveResponseBytes === undefined) return Promise.resolve(() => undefined);
+  return connection.reserveResponseBytes(maxBytes);
 }
 
 /** A fetch on the wrong channel: every partition refused, nothing read or recorded. */
