@@ -31,7 +31,7 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
     )
     .option(
       '--replication-routes <id=host:port,...>',
-      'fetch replicas from leader SPU <id> at <host:port> instead of its advertised address (fault-injection proxies)',
+      'fetch replicas from leader SPU <id> at <host:port> instead of its internal address (fault-injection proxies)',
     )
     .option('--offsets-topic-partitions <n>', 'partitions of __consumer_offsets when created (default 50)')
     .option(

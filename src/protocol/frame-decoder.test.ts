@@ -215,3 +215,28 @@ function mutateStream(stream: Buffer, frames: readonly Buffer[], int: (n: number
       return Buffer.concat([copy, Buffer.from(Array.from({ length: 1 + int(12) }, () => int(256)))]);
   }
 }
+
+describe('frame decoder with a memory budget', () => {
+  test('stalls a split frame until a buffer can be had, losing no byte', () => {
+    let available = false;
+    const decoder = new FrameDecoder({ allocate: (bytes) => (available ? Buffer.alloc(bytes) : undefined) });
+    const frame = Buffer.from('a split frame that waits for memory');
+    const wire = Buffer.concat([
+      Buffer.from([0, 0, 0, frame.length]),
+      frame,
+      Buffer.from([0, 0, 0, 1, 0x21]),
+    ]);
+    assert.deepEqual(decoder.push(wire.subarray(0, 10)), []);
+    assert.equal(decoder.stalled, true);
+    assert.deepEqual(decoder.push(wire.subarray(10)), [], 'nothing is decoded while stalled');
+    assert.deepEqual(decoder.retry(), [], 'still no buffer');
+    available = true;
+    const frames = decoder.retry();
+    assert.equal(decoder.stalled, false);
+    assert.deepEqual(
+      frames.map((item) => item.toString()),
+      [frame.toString(), '!'],
+    );
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+});

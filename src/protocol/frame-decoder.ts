@@ -32,6 +32,12 @@ export const frameDecoderDefaults = Object.freeze({
 
 export interface FrameDecoderOptions {
   readonly frameBytesMax?: number;
+  /**
+   * Gives the buffer for a frame split across chunks, or undefined when none can be had now (a
+   * memory budget is spent): the decoder then stalls, keeping what it has not decoded, until
+   * `retry` finds a buffer. Without it every split frame gets its buffer at once.
+   */
+  readonly allocate?: (bytes: number) => Buffer | undefined;
 }
 
 const prefixBytes = 4;
@@ -45,14 +51,40 @@ export class FrameDecoder {
   #frame: Buffer | undefined;
   #frameFilled = 0;
   #failed = false;
+  readonly #allocate: (bytes: number) => Buffer | undefined;
+  /** While stalled: the length of the frame waiting for a buffer, and the bytes after its prefix. */
+  #stalledLength = -1;
+  #stalledRest: Buffer[] = [];
 
   constructor(options: FrameDecoderOptions = {}) {
     this.frameBytesMax = options.frameBytesMax ?? frameDecoderDefaults.frameBytesMax;
+    // Filled completely before anyone sees it, so uninitialised memory never leaks out.
+    this.#allocate = options.allocate ?? ((bytes) => Buffer.allocUnsafe(bytes));
+  }
+
+  /** Whether a split frame waits for a buffer (see FrameDecoderOptions.allocate). */
+  get stalled(): boolean {
+    return this.#stalledLength >= 0;
+  }
+
+  /** Tries again to get the stalled frame's buffer; returns the frames that then complete. */
+  retry(): Buffer[] {
+    if (this.#stalledLength < 0) return [];
+    const frame = this.#allocate(this.#stalledLength);
+    if (frame === undefined) return [];
+    const rest = Buffer.concat(this.#stalledRest);
+    this.#stalledLength = -1;
+    this.#stalledRest = [];
+    this.#frame = frame;
+    this.#frameFilled = 0;
+    return this.push(rest);
   }
 
   /** Bytes received but not yet returned as part of a frame. */
   get bufferedBytes(): number {
-    return this.#prefixFilled + this.#frameFilled;
+    let stalled = 0;
+    for (const chunk of this.#stalledRest) stalled += chunk.length;
+    return this.#prefixFilled + this.#frameFilled + stalled;
   }
 
   /** Length of the frame being joined, or -1 when no split frame is pending. */
@@ -62,6 +94,10 @@ export class FrameDecoder {
 
   push(chunk: Buffer): Buffer[] {
     if (this.#failed) throw new ProtocolError('the stream had unreadable framing earlier');
+    if (this.#stalledLength >= 0) {
+      this.#stalledRest.push(chunk);
+      return [];
+    }
     const frames: Buffer[] = [];
     let at = this.#prefixFilled > 0 || this.#frame !== undefined ? this.#resume(chunk, frames) : 0;
     if (at < 0) return frames;
@@ -110,8 +146,12 @@ export class FrameDecoder {
   }
 
   #startFrame(chunk: Buffer, start: number, length: number): void {
-    // Filled completely before anyone sees it, so uninitialised memory never leaks out.
-    const frame = Buffer.allocUnsafe(length);
+    const frame = this.#allocate(length);
+    if (frame === undefined) {
+      this.#stalledLength = length;
+      this.#stalledRest = [chunk.subarray(start)];
+      return;
+    }
     this.#frameFilled = chunk.copy(frame, 0, start);
     this.#frame = frame;
   }

@@ -104,6 +104,13 @@ export function buildUpdateMetadata(
             listener: 'PLAINTEXT',
             securityProtocol: 0,
           }),
+          // Followers replicate over the internal listener, the only one that takes follower fetches.
+          createUpdateMetadataRequestEndpoint({
+            host: spu.internalHost,
+            port: spu.internalPort,
+            listener: 'INTERNAL',
+            securityProtocol: 0,
+          }),
         ],
       }),
     ),

@@ -192,12 +192,12 @@ describe('cluster member: the SC pushes and the roles they give', () => {
     await dataDir.remove();
   });
 
-  it('answers metadata from UpdateMetadata: live SPUs by their client listener, partitions', () => {
+  it('answers metadata from UpdateMetadata: live SPUs by their client listener, partitions', async () => {
     const leaders = [
       { index: 1, leader: 1, leaderEpoch: 0 },
       { index: 0, leader: 2, leaderEpoch: 0 },
     ];
-    assert.equal(member.applyMetadata(metadataPush({}, leaders)), errorCodes.NONE);
+    assert.equal(await member.applyMetadata(metadataPush({}, leaders)), errorCodes.NONE);
     assert.deepEqual(state.brokers(), [
       { id: 1, host: '127.0.0.1', port: 9091, rack: null },
       { id: 2, host: '127.0.0.1', port: 9092, rack: null },
@@ -215,29 +215,38 @@ describe('cluster member: the SC pushes and the roles they give', () => {
     assert.ok(topic?.topicId.equals(topicId));
     assert.equal(state.metadataVersion, 1n);
     // The next push is the whole picture: a topic it leaves out is gone.
-    member.applyMetadata(metadataPush({ topicStates: [] }, []));
+    await member.applyMetadata(metadataPush({ topicStates: [] }, []));
     assert.equal(state.topic('orders'), undefined);
   });
 
-  it('ignores pushes from an older controller epoch or for an older registration', () => {
-    member.applyMetadata(metadataPush({}, [{ index: 0, leader: 2, leaderEpoch: 4 }]));
+  it('ignores pushes from an older controller epoch or for an older registration', async () => {
+    await member.applyMetadata(metadataPush({}, [{ index: 0, leader: 2, leaderEpoch: 4 }]));
     const stale = metadataPush({ controllerEpoch: 2, topicStates: [] }, []);
-    assert.equal(member.applyMetadata(stale), errorCodes.STALE_CONTROLLER_EPOCH);
+    assert.equal(await member.applyMetadata(stale), errorCodes.STALE_CONTROLLER_EPOCH);
     const otherRegistration = metadataPush({ brokerEpoch: 9n, topicStates: [] }, []);
-    assert.equal(member.applyMetadata(otherRegistration), errorCodes.STALE_BROKER_EPOCH);
+    assert.equal(await member.applyMetadata(otherRegistration), errorCodes.STALE_BROKER_EPOCH);
     assert.notEqual(state.topic('orders'), undefined);
     assert.equal(state.metadataVersion, 1n);
-    // A newer broker epoch may arrive before the registration answer: accepted.
-    assert.equal(member.applyMetadata(metadataPush({ brokerEpoch: 11n }, [])), errorCodes.NONE);
+    // A newer broker epoch than any registration answer is refused (no registration is on its way).
+    assert.equal(
+      await member.applyMetadata(metadataPush({ brokerEpoch: 11n }, [])),
+      errorCodes.STALE_BROKER_EPOCH,
+    );
+    assert.equal(
+      await member.applyMetadata(metadataPush({ brokerEpoch: -1n }, [])),
+      errorCodes.STALE_BROKER_EPOCH,
+    );
     // A partition state older than the known one is ignored, newer ones apply.
-    member.applyMetadata(
+    await member.applyMetadata(
       metadataPush({ controllerEpoch: 4 }, [
         { index: 0, leader: 1, leaderEpoch: 3 },
         { index: 1, leader: 1, leaderEpoch: 0 },
       ]),
     );
     assert.equal(state.controllerEpoch, 4);
-    member.applyMetadata(metadataPush({ controllerEpoch: 4 }, [{ index: 0, leader: 1, leaderEpoch: 5 }]));
+    await member.applyMetadata(
+      metadataPush({ controllerEpoch: 4 }, [{ index: 0, leader: 1, leaderEpoch: 5 }]),
+    );
     assert.deepEqual(state.topic('orders')?.partitions[0], {
       partition: 0,
       leaderId: 1,
@@ -259,7 +268,7 @@ describe('cluster member: the SC pushes and the roles they give', () => {
       ],
     });
     assert.equal(member.applyTopicConfigs(configs).responses[0]?.errorCode, errorCodes.NONE);
-    member.applyMetadata(
+    await member.applyMetadata(
       metadataPush({}, [
         { index: 0, leader: 2, leaderEpoch: 1 },
         { index: 1, leader: 1, leaderEpoch: 1 },
@@ -365,6 +374,109 @@ describe('cluster member: the SC pushes and the roles they give', () => {
     assert.equal(partitions.get('orders', 0), undefined);
     assert.equal(existsSync(join(dataDir.path, 'orders-0')), false);
     assert.notEqual(partitions.get('orders', 1), undefined);
+  });
+
+  it("refuses one topic's unusable configs and applies the others; that topic keeps serving", async () => {
+    const push = (resources: Array<{ topic: string; configs: Record<string, string> }>) =>
+      member.applyTopicConfigs(
+        createAlterConfigsRequest({
+          resources: resources.map(({ topic, configs }) =>
+            createAlterConfigsRequestResource({
+              resourceType: 2,
+              resourceName: topic,
+              configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+            }),
+          ),
+        }),
+      );
+    assert.equal(
+      push([{ topic: 'orders', configs: { 'retention.ms': '60000' } }]).responses[0]?.errorCode,
+      0,
+    );
+    await member.leaderAndIsr(rolesPush({}, [{ index: 0, leader: selfId, leaderEpoch: 1 }]));
+
+    const answer = push([
+      { topic: 'orders', configs: { 'segment.bytes': '1' } },
+      { topic: 'payments', configs: { 'retention.ms': '1000' } },
+    ]);
+    assert.deepEqual(
+      answer.responses.map(({ resourceName, errorCode }) => [resourceName, errorCode]),
+      [
+        ['orders', errorCodes.INVALID_CONFIG],
+        ['payments', errorCodes.NONE],
+      ],
+    );
+    assert.match(answer.responses[0]?.errorMessage ?? '', /segmentBytes/);
+    assert.deepEqual(state.configsOf('orders'), { 'retention.ms': '60000' });
+    assert.deepEqual(state.configsOf('payments'), { 'retention.ms': '1000' });
+    assert.equal(partitions.get('orders', 0)?.log.config.retentionMs, 60_000);
+    // The topic still serves, and a partition opened now (as after a restart) opens on the good configs.
+    assert.equal(await produceTo(spu, 0), errorCodes.NONE);
+    const roles = await member.leaderAndIsr(
+      rolesPush({}, [
+        { index: 0, leader: selfId, leaderEpoch: 1 },
+        { index: 1, leader: selfId, leaderEpoch: 1 },
+      ]),
+    );
+    assert.deepEqual(
+      roles.topics[0]?.partitionErrors.map((error) => error.errorCode),
+      [errorCodes.NONE, errorCodes.NONE],
+    );
+    assert.equal(partitions.get('orders', 1)?.log.config.retentionMs, 60_000);
+  });
+
+  it('waits for the registration answer when a push names a newer broker epoch', async () => {
+    const registering = new ClusterMember({
+      selfId,
+      state,
+      partitions,
+      brokerEpoch: () => brokerEpoch,
+      // The registration answer (epoch 11) arrives while the push waits.
+      brokerEpochAtLeast: async (epoch) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        brokerEpoch = 11n;
+        return epoch <= brokerEpoch ? brokerEpoch : 10n;
+      },
+      logger: silentLogger,
+    });
+    assert.equal(await registering.applyMetadata(metadataPush({ brokerEpoch: 11n }, [])), errorCodes.NONE);
+    assert.equal(
+      await registering.applyMetadata(metadataPush({ brokerEpoch: 12n }, [])),
+      errorCodes.STALE_BROKER_EPOCH,
+    );
+  });
+
+  it('a StopReplica naming no registration of this SPU deletes nothing and fences nothing', async () => {
+    await member.leaderAndIsr(rolesPush({}, [{ index: 0, leader: 1, leaderEpoch: 3 }]));
+    const stop = (controllerEpoch: number, brokerEpoch: bigint) =>
+      member.stopReplicas(
+        createStopReplicaRequest({
+          controllerEpoch,
+          brokerEpoch,
+          topicStates: [
+            createStopReplicaRequestTopicState({
+              topicName: 'orders',
+              partitionStates: [
+                createStopReplicaRequestPartitionState({
+                  partitionIndex: 0,
+                  leaderEpoch: -1,
+                  deletePartition: true,
+                }),
+              ],
+            }),
+          ],
+        }),
+      );
+    for (const forgedEpoch of [-1n, 9n, 11n, 1n << 62n]) {
+      const forged = await stop(0x7fffffff, forgedEpoch);
+      assert.equal(forged.errorCode, errorCodes.STALE_BROKER_EPOCH, `broker epoch ${forgedEpoch}`);
+    }
+    assert.notEqual(partitions.get('orders', 0), undefined);
+    assert.equal(existsSync(join(dataDir.path, 'orders-0')), true);
+    // The real SC's pushes still apply: the forged controller epoch was never taken.
+    const roles = await member.leaderAndIsr(rolesPush({}, [{ index: 0, leader: 2, leaderEpoch: 4 }]));
+    assert.equal(roles.errorCode, errorCodes.NONE);
+    assert.equal(partitions.get('orders', 0)?.leaderEpoch, 4);
   });
 
   it('takes pushes on the internal listener table at the versions the SC sends', async () => {

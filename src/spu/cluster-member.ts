@@ -25,27 +25,42 @@ import {
   type StopReplicaResponse,
 } from '../protocol/messages/stop-replica.ts';
 import type { UpdateMetadataRequest } from '../protocol/messages/update-metadata.ts';
+import { logConfigDefaults, resolveLogConfig } from '../storage/config.ts';
 import type { ClusterState } from './cluster-state.ts';
 import { resourceTypes } from './config-resources.ts';
-import type { Partition, PartitionManager } from './partitions.ts';
+import { logConfigFromTopic, type Partition, type PartitionManager } from './partitions.ts';
 import { partitionFailure } from './storage-errors.ts';
+
+export const clusterMemberDefaults = Object.freeze({
+  // ms a push naming a newer broker epoch waits for the registration answer: that answer is one
+  // round trip behind the push, so this is the SC link's request timeout, not a guess at latency.
+  registrationWaitMsMax: 5000,
+});
 
 /** LeaderAndIsr `type`: FULL lists every partition the SPU replicates; INCREMENTAL only changes. */
 const leaderAndIsrTypes = Object.freeze({ incremental: 0, full: 1 });
 
 /**
  * An SPU's part in a cluster: applies what the SC pushes (docs/CONTROL-PLANE.md) to the cluster
- * state and the partitions, with the fencing rules. A push whose controller epoch is older than the
- * newest seen comes from a deposed SC (STALE_CONTROLLER_EPOCH); one whose broker epoch is older than
- * this SPU's registration was meant for an earlier registration (STALE_BROKER_EPOCH). A newer broker
- * epoch is accepted: the SC may push before this SPU has read the answer to its registration. Within
- * a push, a partition state with an older leader epoch than the partition's is ignored.
+ * state and the partitions, with the fencing rules. Every push with epochs (UpdateMetadata,
+ * LeaderAndIsr, StopReplica) must name this SPU's current registration, its broker epoch exactly
+ * (STALE_BROKER_EPOCH otherwise, also for -1 or any other made-up value); a newer one waits, a bounded
+ * time, for the registration answer still on its way (the SC may push before this SPU has read it).
+ * Only then is the controller epoch compared: older than the newest seen means a deposed SC
+ * (STALE_CONTROLLER_EPOCH). So a push that names no registration of this SPU can neither act nor raise
+ * the controller epoch, which would make the real SC's pushes look stale. Within a push, a partition
+ * state with an older leader epoch than the partition's is ignored.
+ *
+ * Epochs fence stale pushes; they do not authenticate the sender. What keeps strangers off this
+ * channel is the internal listener binding to loopback unless told otherwise (SpuConfig.internalHost)
+ * and, later, authentication of the connection, which would sit in front of these checks.
  */
 export class ClusterMember {
   readonly selfId: number;
   readonly state: ClusterState;
   readonly #partitions: PartitionManager;
   readonly #brokerEpoch: () => bigint;
+  readonly #brokerEpochAtLeast: (epoch: bigint, timeoutMs: number) => Promise<bigint>;
   readonly #logger: Logger;
   readonly #nowMs: () => number;
   /** Called after every LeaderAndIsr and StopReplica: the follower fetchers follow the new roles. */
@@ -59,6 +74,11 @@ export class ClusterMember {
     partitions: PartitionManager;
     /** This SPU's current broker epoch (-1 before its first registration). */
     brokerEpoch: () => bigint;
+    /**
+     * Resolves with the broker epoch once it is at least the given one, or as it is after the wait
+     * (ControllerLink.brokerEpochAtLeast); without it a newer epoch is never waited for.
+     */
+    brokerEpochAtLeast?: (epoch: bigint, timeoutMs: number) => Promise<bigint>;
     logger: Logger;
     /** Monotonic time, for the followers' lag clocks. */
     nowMs?: () => number;
@@ -68,33 +88,38 @@ export class ClusterMember {
     this.state = options.state;
     this.#partitions = options.partitions;
     this.#brokerEpoch = options.brokerEpoch;
+    const current = options.brokerEpoch;
+    this.#brokerEpochAtLeast = options.brokerEpochAtLeast ?? (async () => current());
     this.#logger = options.logger;
     this.#nowMs = options.nowMs ?? (() => performance.now());
     this.#onRolesChanged = options.onRolesChanged ?? (() => undefined);
   }
 
   /** Why a push stamped with these epochs must be ignored (an error code), or undefined. */
-  fencing(controllerEpoch: number, brokerEpoch: bigint): number | undefined {
+  async fencing(controllerEpoch: number, brokerEpoch: bigint): Promise<number | undefined> {
+    let own = this.#brokerEpoch();
+    if (brokerEpoch > own)
+      own = await this.#brokerEpochAtLeast(brokerEpoch, clusterMemberDefaults.registrationWaitMsMax);
+    if (brokerEpoch < 0n || brokerEpoch !== own) return errorCodes.STALE_BROKER_EPOCH;
     if (controllerEpoch < this.state.controllerEpoch) return errorCodes.STALE_CONTROLLER_EPOCH;
-    const own = this.#brokerEpoch();
-    if (brokerEpoch >= 0n && brokerEpoch < own) return errorCodes.STALE_BROKER_EPOCH;
     this.state.controllerEpoch = controllerEpoch;
     return undefined;
   }
 
-  /** AlterConfigs from the SC: each topic's configs, replacing what the SPU had. */
+  /**
+   * AlterConfigs from the SC: each topic's configs, replacing what the SPU had. Each topic stands
+   * alone: configs the log cannot take (INVALID_CONFIG) leave that topic on its last good configs,
+   * so its partitions keep serving and still open after a restart, and the other topics apply.
+   */
   applyTopicConfigs(request: AlterConfigsRequest): AlterConfigsResponse {
     const responses = request.resources.map((resource) => {
-      const isTopic = resource.resourceType === resourceTypes.TOPIC;
-      if (isTopic) {
-        const configs: Record<string, string> = {};
-        for (const { name, value } of resource.configs) if (value !== null) configs[name] = value;
-        this.state.setConfigs(resource.resourceName, configs);
-        this.#partitions.applyConfigs(resource.resourceName, configs);
-      }
+      const refusal =
+        resource.resourceType === resourceTypes.TOPIC
+          ? this.#applyTopicConfig(resource.resourceName, resource.configs)
+          : { errorCode: errorCodes.INVALID_REQUEST, errorMessage: 'the SC pushes topic configs only' };
       return createAlterConfigsResponseResourceResponse({
-        errorCode: isTopic ? errorCodes.NONE : errorCodes.INVALID_REQUEST,
-        errorMessage: isTopic ? null : 'the SC pushes topic configs only',
+        errorCode: refusal?.errorCode ?? errorCodes.NONE,
+        errorMessage: refusal?.errorMessage ?? null,
         resourceType: resource.resourceType,
         resourceName: resource.resourceName,
       });
@@ -102,21 +127,48 @@ export class ClusterMember {
     return createAlterConfigsResponse({ responses });
   }
 
-  /** UpdateMetadata from the SC: the live SPUs and every topic's partitions. */
-  applyMetadata(request: UpdateMetadataRequest): number {
-    const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
-    if (fenced !== undefined) {
-      this.#logger.warn('stale metadata push ignored', { controllerEpoch: request.controllerEpoch });
-      return fenced;
+  #applyTopicConfig(
+    topic: string,
+    pushed: readonly { readonly name: string; readonly value: string | null }[],
+  ): { errorCode: number; errorMessage: string } | undefined {
+    const configs: Record<string, string> = {};
+    for (const { name, value } of pushed) if (value !== null) configs[name] = value;
+    try {
+      // The same check the log makes when it opens: what passes here opens after a restart too.
+      resolveLogConfig(logConfigDefaults, logConfigFromTopic(configs));
+      this.#partitions.applyConfigs(topic, configs);
+    } catch (error) {
+      const errorMessage = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('pushed topic configs refused; the topic keeps its previous ones', {
+        topic,
+        error: errorMessage,
+      });
+      return { errorCode: errorCodes.INVALID_CONFIG, errorMessage };
     }
-    this.state.applyMetadata(request);
-    return errorCodes.NONE;
+    this.state.setConfigs(topic, configs);
+    return undefined;
+  }
+
+  /** UpdateMetadata from the SC: the live SPUs and every topic's partitions. */
+  applyMetadata(request: UpdateMetadataRequest): Promise<number> {
+    return this.#serial(async () => {
+      const fenced = await this.fencing(request.controllerEpoch, request.brokerEpoch);
+      if (fenced !== undefined) {
+        this.#logger.warn('stale metadata push ignored', {
+          controllerEpoch: request.controllerEpoch,
+          brokerEpoch: request.brokerEpoch,
+        });
+        return fenced;
+      }
+      this.state.applyMetadata(request);
+      return errorCodes.NONE;
+    });
   }
 
   /** LeaderAndIsr from the SC: open the listed partitions and lead or follow each. */
   leaderAndIsr(request: LeaderAndIsrRequest): Promise<LeaderAndIsrResponse> {
     return this.#serial(async () => {
-      const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
+      const fenced = await this.fencing(request.controllerEpoch, request.brokerEpoch);
       if (fenced !== undefined) return createLeaderAndIsrResponse({ errorCode: fenced });
       const listed = new Set<string>();
       const all: LeaderAndIsrResponsePartitionError[] = [];
@@ -197,8 +249,14 @@ export class ClusterMember {
   /** StopReplica from the SC: stop serving the partitions, deleting their logs when asked. */
   stopReplicas(request: StopReplicaRequest): Promise<StopReplicaResponse> {
     return this.#serial(async () => {
-      const fenced = this.fencing(request.controllerEpoch, request.brokerEpoch);
-      if (fenced !== undefined) return createStopReplicaResponse({ errorCode: fenced });
+      const fenced = await this.fencing(request.controllerEpoch, request.brokerEpoch);
+      if (fenced !== undefined) {
+        this.#logger.warn('stale replica removal ignored', {
+          controllerEpoch: request.controllerEpoch,
+          brokerEpoch: request.brokerEpoch,
+        });
+        return createStopReplicaResponse({ errorCode: fenced });
+      }
       const partitionErrors = [];
       for (const { topic, partition, leaderEpoch, deletePartition } of stopList(request)) {
         const errorCode = await this.#stopReplica(topic, partition, leaderEpoch, deletePartition);

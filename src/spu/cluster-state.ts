@@ -4,6 +4,8 @@ import type { BrokerInfo, ClusterView, PartitionInfo, TopicInfo } from './cluste
 
 /** The listener whose endpoint clients are given (the SPU registers its Kafka address under it). */
 const clientListener = 'PLAINTEXT';
+/** The listener followers replicate over: the SPU's internal one, never reached by clients. */
+const replicationListener = 'INTERNAL';
 
 interface TopicState {
   readonly name: string;
@@ -32,6 +34,7 @@ export class ClusterState implements ClusterView {
   /** How many metadata pushes were applied: the SPU reports it as its metadata offset. */
   metadataVersion = 0n;
   #brokers: readonly BrokerInfo[] = [];
+  #replicationBrokers: readonly BrokerInfo[] = [];
   #topics = new Map<string, TopicState>();
   readonly #configs = new Map<string, Readonly<Record<string, string>>>();
 
@@ -42,6 +45,11 @@ export class ClusterState implements ClusterView {
 
   brokers(): readonly BrokerInfo[] {
     return this.#brokers;
+  }
+
+  /** The live SPUs at their replication addresses (internal listeners), where followers fetch. */
+  replicationBrokers(): readonly BrokerInfo[] {
+    return this.#replicationBrokers;
   }
 
   topics(): readonly TopicInfo[] {
@@ -66,13 +74,8 @@ export class ClusterState implements ClusterView {
   /** Applies one UpdateMetadata push (already checked against the epochs). */
   applyMetadata(request: UpdateMetadataRequest): void {
     this.scId = request.controllerId;
-    this.#brokers = request.liveBrokers.flatMap((broker) => {
-      const endpoint =
-        broker.endpoints.find((candidate) => candidate.listener === clientListener) ?? broker.endpoints[0];
-      return endpoint === undefined
-        ? []
-        : [{ id: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack }];
-    });
+    this.#brokers = brokersAt(request, clientListener);
+    this.#replicationBrokers = brokersAt(request, replicationListener);
     const topics = new Map<string, TopicState>();
     for (const state of request.topicStates) {
       const known = this.#topics.get(state.topicName);
@@ -108,4 +111,15 @@ export class ClusterState implements ClusterView {
       configs: this.configsOf(topic.name),
     };
   }
+}
+
+/** Each live SPU at its endpoint on `listener` (the first endpoint when it names none such). */
+function brokersAt(request: UpdateMetadataRequest, listener: string): BrokerInfo[] {
+  return request.liveBrokers.flatMap((broker) => {
+    const endpoint =
+      broker.endpoints.find((candidate) => candidate.listener === listener) ?? broker.endpoints[0];
+    return endpoint === undefined
+      ? []
+      : [{ id: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack }];
+  });
 }

@@ -24,14 +24,18 @@ export interface SpuConfig {
   readonly clusterId: string;
   /** The SC this SPU registers with; absent for a standalone SPU, which owns every partition. */
   readonly controller?: ControllerAddress;
-  /** Where the internal listener (the SC's pushes) binds in a cluster. Port 0 picks a free port. */
+  /**
+   * Where the internal listener (the SC's pushes, the followers' fetches) binds in a cluster. Port 0
+   * picks a free port. Loopback by default: the channel is not authenticated yet, and whoever reaches
+   * it can change partition roles, so a multi-host cluster binds it to a private network only.
+   */
   readonly internalHost: string;
   readonly internalPort: number;
   /** ms a follower may go without catching up before its leader drops it from the ISR. */
   readonly replicaLagTimeMsMax: number;
   /**
-   * Leader SPU id → the address this SPU's followers fetch from instead of the leader's advertised
-   * Kafka address (like an inter-broker listener; fault-injection tests put a proxy there).
+   * Leader SPU id → the address this SPU's followers fetch from instead of the leader's internal
+   * address, the replication channel (fault-injection tests put a proxy there).
    */
   readonly replicationRoutes?: ReadonlyMap<number, HostPort>;
   /** Consumer-group coordinator settings that differ from coordinatorDefaults (groups/coordinator.ts). */
@@ -55,6 +59,10 @@ export interface SpuLimits {
   readonly fetchResponseBytesMax: number; // bytes in one fetch response, whatever the client asks
   readonly partitionsPerTopicMax: number; // partitions one topic may have
   readonly produceTimeoutMsMax: number; // ms an acks=all produce may wait
+  // Defaults and why: connectionLimitDefaults in net/server.ts.
+  readonly idleMsMax?: number; // ms a connection with nothing in progress may stay silent
+  readonly frameReceiveMsMax?: number; // ms to receive the rest of a started frame
+  readonly requestBufferedBytesMax?: number; // bytes of request frames held over all connections
 }
 
 export const spuDefaults = Object.freeze({

@@ -72,6 +72,10 @@ export class ControllerLink {
   #loop: Promise<void> | undefined;
   /** Whether the last attempt failed, so that a dead SC logs one warning, not one per attempt. */
   #failing = false;
+  /** Pushes naming a broker epoch newer than this SPU's, waiting for the registration answer. */
+  readonly #epochWaiters = new Set<{ readonly epoch: bigint; readonly settle: () => void }>();
+  /** Whether a BrokerRegistration is waiting for its answer. */
+  #registering = false;
 
   constructor(options: ControllerLinkOptions) {
     this.#options = options;
@@ -82,6 +86,28 @@ export class ControllerLink {
   /** The epoch the SC gave at the last registration; -1 before the first. */
   get brokerEpoch(): bigint {
     return this.#brokerEpoch;
+  }
+
+  /**
+   * Resolves with this SPU's broker epoch once it is at least `epoch` (the SC may push for a
+   * registration whose answer is still on its way here), or with whatever it is after `timeoutMs`
+   * or when no registration is in flight (nothing could bring a newer epoch).
+   */
+  brokerEpochAtLeast(epoch: bigint, timeoutMs: number): Promise<bigint> {
+    if (this.#brokerEpoch >= epoch || this.#stopping || !this.#registering)
+      return Promise.resolve(this.#brokerEpoch);
+    return new Promise((resolve) => {
+      const waiter = {
+        epoch,
+        settle: () => {
+          clearTimeout(timer);
+          this.#epochWaiters.delete(waiter);
+          resolve(this.#brokerEpoch);
+        },
+      };
+      const timer = setTimeout(waiter.settle, timeoutMs);
+      this.#epochWaiters.add(waiter);
+    });
   }
 
   get isRegistered(): boolean {
@@ -109,6 +135,7 @@ export class ControllerLink {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    for (const waiter of this.#epochWaiters) waiter.settle();
     const connection = this.#registered;
     if (connection !== undefined && !connection.isClosed) {
       const goodbye = connection.call(apiKeys.BrokerHeartbeat, this.#heartbeat(true)).catch(() => undefined);
@@ -181,19 +208,25 @@ export class ControllerLink {
         port: endpoint.port,
         securityProtocol: securityProtocolPlaintext,
       });
-    const response = await connection.call(
-      apiKeys.BrokerRegistration,
-      createBrokerRegistrationRequest({
-        brokerId: options.brokerId,
-        clusterId: options.clusterId,
-        incarnationId: this.incarnationId,
-        listeners: [listener('PLAINTEXT', options.kafka), listener('INTERNAL', options.internal)],
-        features: [],
-        rack: options.rack,
-        previousBrokerEpoch: this.#brokerEpoch,
-      }),
-    );
+    this.#registering = true;
+    const response = await connection
+      .call(
+        apiKeys.BrokerRegistration,
+        createBrokerRegistrationRequest({
+          brokerId: options.brokerId,
+          clusterId: options.clusterId,
+          incarnationId: this.incarnationId,
+          listeners: [listener('PLAINTEXT', options.kafka), listener('INTERNAL', options.internal)],
+          features: [],
+          rack: options.rack,
+          previousBrokerEpoch: this.#brokerEpoch,
+        }),
+      )
+      .finally(() => {
+        this.#registering = false;
+      });
     if (response.errorCode !== errorCodes.NONE) {
+      for (const waiter of this.#epochWaiters) waiter.settle();
       throw new TideError(
         controllerLinkErrorCodes.refused,
         `the SC refused the registration: ${errorName(response.errorCode)}`,
@@ -201,6 +234,8 @@ export class ControllerLink {
       );
     }
     this.#brokerEpoch = response.brokerEpoch;
+    // Every waiting push can now be judged: its epoch is this registration's or no registration's.
+    for (const waiter of this.#epochWaiters) waiter.settle();
     this.#logger.info('registered with controller', {
       controller: this.#address(),
       brokerEpoch: response.brokerEpoch,

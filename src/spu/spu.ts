@@ -3,8 +3,9 @@ import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
 import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { RequestMemory } from '../net/request-memory.ts';
 import type { RequestHandler } from '../net/server.ts';
-import { Listener } from '../net/server.ts';
+import { connectionLimitDefaults, Listener } from '../net/server.ts';
 import { createSpuStatusRequestPartition } from '../protocol/messages/spu-status.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { BrokerInfo } from './cluster.ts';
@@ -48,6 +49,10 @@ export class Spu {
   readonly logger: Logger;
   readonly metrics = new MetricsRegistry();
   readonly clock: Clock;
+  /** Request bytes held for clients and the cluster together: one budget for both listeners. */
+  readonly #requestMemory: RequestMemory;
+  /** Responses held for both listeners' connections (net/response-budget.ts). */
+  readonly #responseMemory = new RequestMemory(connectionLimitDefaults.responseBytesInFlightTotalMax);
   #listener: Listener | undefined;
   #internalListener: Listener | undefined;
   #link: ControllerLink | undefined;
@@ -61,6 +66,9 @@ export class Spu {
   constructor(config: SpuConfig, options: { clock?: Clock; logger?: Logger } = {}) {
     this.config = config;
     this.clock = options.clock ?? systemClock;
+    this.#requestMemory = new RequestMemory(
+      config.limits.requestBufferedBytesMax ?? connectionLimitDefaults.requestBufferedBytesMax,
+    );
     this.logger =
       options.logger ?? new Logger({ level: config.logLevel, fields: { component: 'spu', spu: config.id } });
   }
@@ -112,6 +120,18 @@ export class Spu {
       {},
       () => kafka.listener.connectionCount,
     );
+    this.metrics.gauge(
+      'tide_request_buffered_bytes',
+      'bytes of request frames held (received in parts, waiting or in progress), both listeners',
+      {},
+      () => this.#requestMemory.heldBytes,
+    );
+    this.metrics.gauge(
+      'tide_response_buffered_bytes',
+      'bytes of responses reserved, built or written and not yet read by clients, both listeners',
+      {},
+      () => this.#responseMemory.heldBytes,
+    );
     this.metrics.gauge('tide_partitions', 'partitions held by this SPU', {}, () => partitions.list().length);
     this.metrics.gauge(
       'tide_under_replicated_partitions',
@@ -145,6 +165,7 @@ export class Spu {
     host: string,
     port: number,
     component: string,
+    overrides: { idleMsMax?: number } = {},
   ): Promise<{ listener: Listener; port: number; route: (router: RequestHandler) => void }> {
     let router: RequestHandler | undefined;
     const listener = new Listener({
@@ -152,7 +173,9 @@ export class Spu {
         router === undefined
           ? Promise.reject(new ProtocolError('SPU is starting'))
           : router(frame, connection),
-      limits: this.config.limits,
+      limits: { ...this.config.limits, ...overrides },
+      memory: this.#requestMemory,
+      responseMemory: this.#responseMemory,
       logger: this.logger.child({ component }),
     });
     const bound = await listener.listen(host, port);
@@ -195,7 +218,21 @@ export class Spu {
     controller: ControllerAddress,
     routeKafka: (router: RequestHandler) => void,
   ): Promise<number> {
-    const internal = await this.#openListener(this.config.internalHost, this.config.internalPort, 'internal');
+    // The SC pushes only when something changes, over one connection it keeps: closing that one
+    // when quiet would make the SC's next push fail and start over with a full one.
+    const internal = await this.#openListener(
+      this.config.internalHost,
+      this.config.internalPort,
+      'internal',
+      {
+        idleMsMax: 0,
+      },
+    );
+    if (!isLoopback(this.config.internalHost))
+      this.logger.warn('internal listener reachable from other hosts; it is not authenticated yet', {
+        internalHost: this.config.internalHost,
+        internalPort: internal.port,
+      });
     this.#internalListener = internal.listener;
     const state = new ClusterState({ clusterId: this.config.clusterId, selfId: this.config.id });
     const link = new ControllerLink({
@@ -227,7 +264,7 @@ export class Spu {
     const fetchers = new FollowerFetchers({
       selfId: this.config.id,
       partitions: base.partitions,
-      brokers: () => state.brokers(),
+      brokers: () => state.replicationBrokers(),
       ...(this.config.replicationRoutes === undefined ? {} : { routes: this.config.replicationRoutes }),
       logger: this.logger.child({ component: 'replica-fetcher' }),
     });
@@ -244,6 +281,7 @@ export class Spu {
       state,
       partitions: base.partitions,
       brokerEpoch: () => link.brokerEpoch,
+      brokerEpochAtLeast: (epoch, timeoutMs) => link.brokerEpochAtLeast(epoch, timeoutMs),
       logger: this.logger.child({ component: 'cluster' }),
       nowMs: () => this.clock.monotonicMs(),
       onRolesChanged: () => {
@@ -318,6 +356,11 @@ export class Spu {
     await this.#partitions?.close();
     this.logger.info('spu stopped');
   }
+}
+
+/** Whether `host` names this machine only (the internal listener's safe default). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function isUnderReplicated(partition: Partition): boolean {

@@ -20,6 +20,8 @@ export type ProcessState = 'running' | 'killed' | 'paused';
 export interface ChaosSpu {
   readonly id: number;
   readonly port: number;
+  /** The internal listener's port: the SC's pushes and the followers' fetches (through the proxies). */
+  readonly internalPort: number;
   readonly dataDir: string;
   process: TideProcess | undefined;
   state: ProcessState;
@@ -50,6 +52,7 @@ export class ChaosCluster {
     temp: { path: string; remove: () => Promise<void> },
     scPort: number,
     ports: number[],
+    internalPorts: number[],
   ) {
     this.#options = options;
     this.dataDir = temp.path;
@@ -58,6 +61,7 @@ export class ChaosCluster {
     this.spus = ports.map((port, index) => ({
       id: index + 1,
       port,
+      internalPort: internalPorts[index]!,
       dataDir: join(temp.path, `spu-${index + 1}`),
       process: undefined,
       state: 'killed',
@@ -67,13 +71,14 @@ export class ChaosCluster {
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const temp = await makeTempDir('tide-chaos-');
-    const [scPort, ...spuPorts] = (await stablePorts(options.spus + 1)) as [number, ...number[]];
-    const cluster = new ChaosCluster(options, temp, scPort, spuPorts);
+    const [scPort, ...spuPorts] = (await stablePorts(2 * options.spus + 1)) as [number, ...number[]];
+    const internalPorts = spuPorts.splice(options.spus);
+    const cluster = new ChaosCluster(options, temp, scPort, spuPorts, internalPorts);
     try {
       for (const from of cluster.spus) {
         for (const to of cluster.spus) {
           if (from === to) continue;
-          const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: to.port } });
+          const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: to.internalPort } });
           cluster.#proxies.set(`${from.id}>${to.id}`, proxy);
         }
       }
@@ -145,7 +150,7 @@ export class ChaosCluster {
         '--listen',
         `127.0.0.1:${spu.port}`,
         '--internal',
-        '127.0.0.1:0',
+        `127.0.0.1:${spu.internalPort}`,
         '--http',
         'off',
         '--data-dir',

@@ -34,6 +34,16 @@ import { leaderPartition } from './leadership.ts';
  * to the log end, as replication needs. A follower's fetch offset is its log end offset: the leader
  * records it (for the ISR) and moves the high watermark to the smallest log end over the ISR.
  *
+ * Channels: a follower's fetch acknowledges writes, so only the replication channel (the SPU's
+ * internal listener, `replicaFetchHandler`) takes one, and only from an assigned replica of that
+ * partition other than this SPU; anything else there gets NOT_LEADER_OR_FOLLOWER, as Kafka answers a
+ * non-replica. The Kafka listener (`fetchHandler`) serves consumers only: a fetch there claiming a
+ * replica id gets NOT_LEADER_OR_FOLLOWER for every partition and moves nothing.
+ *
+ * Memory: before each read the fetch takes room for `maxBytes` of response from its connection's and
+ * the SPU's response budgets (net/response-budget.ts), so responses are built only when there is room
+ * for them: a client that pipelines many large fetches and reads nothing gets one built at a time.
+ *
  * Fetch sessions (v7+): Tide answers every fetch in full and never creates a session (sessionId 0),
  * which every client accepts by sending full requests again. A request naming a session (non-zero id,
  * other than one closing it with epoch -1) gets FETCH_SESSION_ID_NOT_FOUND, so the client starts over
@@ -69,43 +79,82 @@ interface FetchRound {
   readonly failed: boolean;
 }
 
-export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = async (
+/** Where a fetch arrived: the Kafka listener (consumers) or the replication channel (followers). */
+export type FetchChannel = 'client' | 'replication';
+
+/** Fetch on the Kafka listener: consumers only. */
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = (request, context, spu) =>
+  servedFetch(request, context, spu, 'client');
+
+/** Fetch on the replication channel: followers only, each an assigned replica of its partitions. */
+export const replicaFetchHandler: ApiHandler<FetchRequest, FetchResponse> = (request, context, spu) =>
+  servedFetch(request, context, spu, 'replication');
+
+async function servedFetch(
   request: FetchRequest,
   context: RequestContext,
   spu: SpuServices,
-) => {
+  channel: FetchChannel,
+): Promise<FetchResponse | undefined> {
   if (request.sessionId !== 0 && request.sessionEpoch !== finalSessionEpoch)
     return createFetchResponse({ errorCode: errorCodes.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0 });
+  const follower = request.replicaId >= 0;
+  if (follower !== (channel === 'replication')) return refusedFetch(request);
   const limits = spu.config.limits;
   const plan: FetchPlan = {
     maxBytes: Math.max(0, Math.min(request.maxBytes, limits.fetchResponseBytesMax)),
     minBytes: request.minBytes,
     maxWaitMs: Math.max(0, Math.min(request.maxWaitMs, limits.fetchWaitMsMax)),
-    follower: request.replicaId >= 0,
+    follower,
     replicaId: request.replicaId,
   };
   const deadlineMs = spu.clock.monotonicMs() + plan.maxWaitMs;
   const partitions = requestedPartitions(request, spu);
+  let lastRound = false;
   for (;;) {
+    // Room for the response is taken before reading and given back once it is built (the
+    // connection then counts it) or before parking, so parked fetches hold no response bytes.
+    const release = await reserveResponse(context, plan.maxBytes);
+    if (context.connection.closed.aborted) return undefined;
     const wakeup = new FetchWakeup(partitions);
     try {
       const round = await readRound(request, plan, spu);
       const remainingMs = deadlineMs - spu.clock.monotonicMs();
-      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0) {
+      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0 || lastRound) {
         fetchedBytes(spu).add(round.bytes);
         return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
       }
+      release();
       const reason = await wakeup.wait(remainingMs, context.connection.closed);
       if (reason === 'closed') return undefined;
-      if (reason === 'timeout') {
-        fetchedBytes(spu).add(round.bytes);
-        return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
-      }
+      // At the deadline the answer is one more read, with whatever has arrived by then.
+      if (reason === 'timeout') lastRound = true;
     } finally {
+      release();
       wakeup.dispose();
     }
   }
-};
+}
+
+/** Waits for room for a response of up to `maxBytes` on the connection and in the SPU. */
+function reserveResponse(context: RequestContext, maxBytes: number): Promise<() => void> {
+  const connection = context.connection;
+  if (connection.reserveResponseBytes === undefined) return Promise.resolve(() => undefined);
+  return connection.reserveResponseBytes(maxBytes);
+}
+
+/** A fetch on the wrong channel: every partition refused, nothing read or recorded. */
+function refusedFetch(request: FetchRequest): FetchResponse {
+  const responses = request.topics.map((topic) =>
+    createFetchResponseFetchableTopicResponse({
+      topic: topic.topic,
+      partitions: topic.partitions.map((wanted) =>
+        failedPartition(wanted.partition, errorCodes.NOT_LEADER_OR_FOLLOWER),
+      ),
+    }),
+  );
+  return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses });
+}
 
 function requestedPartitions(request: FetchRequest, spu: SpuServices): Partition[] {
   const found: Partition[] = [];
@@ -163,6 +212,8 @@ async function readPartition(
   const epochProblem = leaderEpochProblem(wanted.currentLeaderEpoch, partition.leaderEpoch);
   if (epochProblem !== undefined) return failedPartition(index, epochProblem);
   const log = partition.log;
+  if (plan.follower && !isFollowerOf(partition, plan.replicaId))
+    return failedPartition(index, errorCodes.NOT_LEADER_OR_FOLLOWER);
   if (plan.follower) recordFollower(partition, plan.replicaId, wanted.fetchOffset, spu);
   const maxBytes = Math.min(wanted.partitionMaxBytes, budget.bytes);
   try {
@@ -183,6 +234,12 @@ async function readPartition(
     const failure = partitionFailure(error, spu.logger, { topic, partition: index, api: 'fetch' });
     return failedPartition(index, failure.errorCode);
   }
+}
+
+/** Whether `replicaId` is one of the partition's assigned replicas other than this SPU. */
+function isFollowerOf(partition: Partition, replicaId: number): boolean {
+  const { replicas, selfId } = partition.replicaSet;
+  return replicaId !== selfId && replicas.includes(replicaId);
 }
 
 /** A follower's fetch tells its log end: it may move the high watermark. */

@@ -24,7 +24,7 @@ import type { BrokerInfo } from '../cluster.ts';
 import type { Partition, PartitionManager } from '../partitions.ts';
 
 /**
- * Followers' replication: one fetch loop per leader SPU, over one connection to its Kafka listener,
+ * Followers' replication: one fetch loop per leader SPU, over one connection to its internal listener,
  * for every partition this SPU follows under that leader. Each partition starts (after becoming a
  * follower, a new leader epoch or a restart) by asking the leader OffsetForLeaderEpoch for its own
  * latest epoch and truncating a divergent suffix; then it fetches from its log end with its replica
