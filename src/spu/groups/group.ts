@@ -159,7 +159,8 @@ export class Group {
 
   /**
    * A static member (group.instance.id) rejoining under a new member id: the old id is fenced. In a
-   * Stable group with unchanged protocols the member keeps its assignment without a rebalance.
+   * Stable group with unchanged protocols the member keeps its assignment without a rebalance, the
+   * leader too (Kafka's behaviour): the group is stored with the new id before the answer.
    */
   #replaceStaticMember(oldId: string, newId: string, request: JoinRequest): Promise<JoinResult> {
     const old = this.#members.get(oldId)!;
@@ -169,13 +170,34 @@ export class Group {
     this.#members.delete(oldId);
     this.#members.set(newId, member);
     this.#staticMembers.set(request.groupInstanceId!, newId);
+    const previousLeaderId = this.leaderId;
     if (this.leaderId === oldId) this.leaderId = newId;
     const sameProtocols = sameProtocolsAs(member, request);
     updateMember(member, request, this.#clock.monotonicMs());
-    if (this.state === groupStates.stable && sameProtocols && this.leaderId !== newId)
-      return done(this.#joinResult(member));
+    if (this.state === groupStates.stable && sameProtocols)
+      return this.#keepStableJoin(member, previousLeaderId);
     if (this.state === groupStates.preparingRebalance) return this.#parkJoin(member);
     return this.#rebalanceAndPark(member);
+  }
+
+  /**
+   * Answers a replaced static member of a Stable group once the group (with its new member id) is
+   * stored. The answer names the leader as it was, so a restarted leader does not see itself as
+   * leader and compute assignments that a Stable group would never hand out; its SyncGroup gets
+   * the assignment it had. A rebalance that starts meanwhile answers the parked join instead.
+   */
+  #keepStableJoin(member: Member, answeredLeaderId: string | null): Promise<JoinResult> {
+    const parked = this.#parkJoin(member, false);
+    const answer = member.joinWaiter;
+    void this.#store(this).then((errorCode) => {
+      if (member.joinWaiter !== answer) return;
+      if (errorCode === errorCodes.NONE && this.state !== groupStates.stable) return;
+      member.joinWaiter = undefined;
+      member.heartbeatDeadlineMs = this.#clock.monotonicMs() + member.sessionTimeoutMs;
+      if (errorCode !== errorCodes.NONE) answer?.(joinFailure(errorCode, member.memberId));
+      else answer?.({ ...this.#joinResult(member), leader: answeredLeaderId ?? '', members: [] });
+    });
+    return parked;
   }
 
   #addMemberAndRebalance(memberId: string, request: JoinRequest): Promise<JoinResult> {
