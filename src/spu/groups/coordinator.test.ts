@@ -167,6 +167,21 @@ describe('GroupCoordinator', () => {
     second.stop();
   });
 
+  it('expires the members of a reloaded group on their own deadline, without a sweep', async () => {
+    const { coordinator, clock } = await openSpu();
+    const first = coordinator();
+    const member = await stableMember(first.groupOf(await loadedShard(first, 'g'), 'g', true) as Group);
+    first.stop();
+    const second = coordinator();
+    const reloaded = (await loadedShard(second, 'g')).groups.get('g')!;
+    assert.equal(reloaded.hasMember(member.memberId), true);
+    clock.advance(10_000 - 1);
+    assert.equal(reloaded.hasMember(member.memberId), true, 'its session has 1 ms left');
+    clock.advance(1);
+    assert.equal(reloaded.hasMember(member.memberId), false, 'expired when its session ended');
+    second.stop();
+  });
+
   it('expires the offsets of an empty group, writing tombstones', async () => {
     const { coordinator, clock } = await openSpu();
     const first = coordinator();

@@ -27,7 +27,7 @@ export interface CoordinatorSettings extends GroupSettings {
   readonly offsetMetadataBytesMax: number; // bytes (offset.metadata.max.bytes)
   readonly commitTimeoutMs: number; // ms a write may wait for replication (offsets.commit.timeout.ms)
   readonly groupsMax: number; // groups one SPU coordinates
-  readonly tickIntervalMs: number; // ms between timer sweeps (expiry, rebalance timeouts)
+  readonly tickIntervalMs: number; // ms between leadership checks and offsets retention checks
 }
 
 export const coordinatorDefaults: CoordinatorSettings = Object.freeze({
@@ -39,11 +39,8 @@ export const coordinatorDefaults: CoordinatorSettings = Object.freeze({
   offsetMetadataBytesMax: 4096, // bytes
   commitTimeoutMs: 5_000, // ms
   groupsMax: 10_000, // groups
-  tickIntervalMs: 100, // ms
+  tickIntervalMs: 1_000, // ms: groups keep their own deadlines; this only follows leadership
 });
-
-/** Ticks between leadership checks on the timer (about a second at the default tick). */
-const reconcileEveryTicks = 10;
 
 /** The groups of one offsets partition this SPU leads. */
 export interface Shard {
@@ -80,7 +77,6 @@ export class GroupCoordinator {
   #creating: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastExpiryMs: number;
-  #ticks = 0;
   #stopped = false;
 
   constructor(options: {
@@ -288,13 +284,12 @@ export class GroupCoordinator {
   }
 
   /**
-   * Timer work: each group's clock, and now and then leadership (LeaderAndIsr also triggers it; a
-   * standalone SPU has none) and the offsets retention sweep.
+   * Timer work: leadership (LeaderAndIsr also triggers it; a standalone SPU has none) and now and
+   * then the offsets retention sweep. Member sessions and rebalance timeouts are not swept here:
+   * each group sets a timer for its own next deadline.
    */
   tick(): void {
-    this.#ticks += 1;
-    if (this.#ticks % reconcileEveryTicks === 0) this.reconcile();
-    for (const shard of this.#shards.values()) for (const group of shard.groups.values()) group.tick();
+    this.reconcile();
     const now = this.clock.monotonicMs();
     if (now - this.#lastExpiryMs >= this.settings.offsetsRetentionCheckIntervalMs) {
       this.#lastExpiryMs = now;

@@ -414,6 +414,53 @@ describe('Group: static leader restart', () => {
   });
 });
 
+describe('Group: session expiry on the member deadline', () => {
+  it('removes a silent static member exactly when its session ends, without a sweep', async () => {
+    const { clock, group, advance } = setup();
+    const leaderJoin = group.join(join({ groupInstanceId: 'a' }));
+    const otherJoin = group.join(join({ groupInstanceId: 'b' }));
+    advance(delayMs);
+    advance(delayMs);
+    const [leader, other] = await Promise.all([leaderJoin, otherJoin]);
+    const otherSync = group.sync({
+      memberId: other.memberId,
+      groupInstanceId: 'b',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    await group.sync({
+      memberId: leader.memberId,
+      groupInstanceId: 'a',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    await otherSync;
+    // Only the clock moves from here: no tick() calls.
+    clock.advance(sessionTimeoutMs / 2);
+    assert.equal(group.heartbeat({ memberId: leader.memberId, groupInstanceId: 'a', generationId: 1 }), 0);
+    clock.advance(sessionTimeoutMs / 2 - 1);
+    assert.equal(group.memberCount, 2, 'b has 1 ms left');
+    clock.advance(1);
+    assert.equal(group.memberCount, 1, 'b expired at its deadline');
+    assert.equal(group.hasMember(other.memberId), false);
+    assert.equal(group.state, groupStates.preparingRebalance);
+    clock.advance(sessionTimeoutMs / 2 - 1);
+    assert.equal(group.hasMember(leader.memberId), true, 'the heartbeat moved a deadline');
+  });
+
+  it('leaves no timer behind once the group is dead', async () => {
+    const { clock, group, advance } = setup();
+    await stableWithOne(group, advance);
+    assert.ok(clock.pendingTimers > 0);
+    group.kill(errorCodes.NOT_COORDINATOR);
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
+
 describe('Group: records', () => {
   it('restores a stored group as Stable with its members', async () => {
     const { group, advance } = setup();
