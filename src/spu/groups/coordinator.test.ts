@@ -35,6 +35,11 @@ async function openSpu() {
     logger: silentLogger,
     defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
   });
+  const created = await cluster.createTopic(
+    { name: 'orders', partitions: 1, replicationFactor: 1, assignments: new Map(), configs: {} },
+    { validateOnly: false },
+  );
+  assert.equal(created.errorCode, errorCodes.NONE);
   const coordinator = () =>
     new GroupCoordinator({
       selfId: 1,
@@ -95,17 +100,18 @@ function commit(
   coordinator: GroupCoordinator,
   member: { memberId: string; generationId: number },
   offset: bigint,
+  target: { groupId?: string; topic?: string; partition?: number } = {},
 ) {
   const request = createOffsetCommitRequest({
-    groupId: 'g',
+    groupId: target.groupId ?? 'g',
     generationIdOrMemberEpoch: member.generationId,
     memberId: member.memberId,
     topics: [
       {
-        name: 'orders',
+        name: target.topic ?? 'orders',
         partitions: [
           {
-            partitionIndex: 0,
+            partitionIndex: target.partition ?? 0,
             committedOffset: offset,
             committedLeaderEpoch: 3,
             commitTimestamp: -1n,
@@ -180,6 +186,31 @@ describe('GroupCoordinator', () => {
     clock.advance(1);
     assert.equal(reloaded.hasMember(member.memberId), false, 'expired when its session ended');
     second.stop();
+  });
+
+  it('answers UNKNOWN_TOPIC_OR_PARTITION for a topic or partition that does not exist, storing nothing', async () => {
+    const { coordinator } = await openSpu();
+    const groups = coordinator();
+    const shard = await loadedShard(groups, 'lost');
+    const simple = { memberId: '', generationId: -1 };
+    const missingTopic = await commit(groups, simple, 5n, { groupId: 'lost', topic: 'no-such-topic' });
+    assert.equal(missingTopic?.topics[0]?.partitions[0]?.errorCode, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+    const missingPartition = await commit(groups, simple, 5n, { groupId: 'lost', partition: 7 });
+    assert.equal(
+      missingPartition?.topics[0]?.partitions[0]?.errorCode,
+      errorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    assert.equal(shard.groups.has('lost'), false, 'no group was created for nothing');
+    const known = await commit(groups, simple, 5n, { groupId: 'lost' });
+    assert.equal(known?.topics[0]?.partitions[0]?.errorCode, errorCodes.NONE);
+    assert.deepEqual(
+      [...(shard.groups.get('lost')?.offsets.values() ?? [])].map(({ topic, partition }) => [
+        topic,
+        partition,
+      ]),
+      [['orders', 0]],
+    );
+    groups.stop();
   });
 
   it('expires the offsets of an empty group, writing tombstones', async () => {

@@ -116,6 +116,11 @@ export class GroupCoordinator {
     return groupPartition(groupId, topic.partitions.length);
   }
 
+  /** Whether the cluster's metadata has this partition (offsets are committed only for real ones). */
+  partitionExists(topic: string, partition: number): boolean {
+    return this.#cluster.topic(topic)?.partitions.some((each) => each.partition === partition) ?? false;
+  }
+
   /** FindCoordinator: the SPU leading the group's partition, creating the topic on first need. */
   locate(groupId: string): CoordinatorLocation {
     const unavailable = { errorCode: errorCodes.COORDINATOR_NOT_AVAILABLE, nodeId: -1, host: '', port: -1 };
