@@ -26,7 +26,8 @@ export interface CoordinatorSettings extends GroupSettings {
   readonly offsetsRetentionCheckIntervalMs: number; // ms between expiry sweeps
   readonly offsetMetadataBytesMax: number; // bytes (offset.metadata.max.bytes)
   readonly commitTimeoutMs: number; // ms a write may wait for replication (offsets.commit.timeout.ms)
-  readonly groupsMax: number; // groups one SPU coordinates
+  readonly groupsMax: number; // groups with members (or joining) one SPU coordinates
+  readonly emptyGroupsMax: number; // groups without members, holding only offsets, one SPU coordinates
   readonly tickIntervalMs: number; // ms between leadership checks and offsets retention checks
 }
 
@@ -39,6 +40,10 @@ export const coordinatorDefaults: CoordinatorSettings = Object.freeze({
   offsetMetadataBytesMax: 4096, // bytes
   commitTimeoutMs: 5_000, // ms
   groupsMax: 10_000, // groups
+  // groups: a bound of their own, so that commits for made-up group ids (which need no member and
+  // stay for the offsets retention) cannot lock real consumer groups out; one holding a few offsets
+  // costs about a kilobyte, so both bounds together stay in tens of MiB.
+  emptyGroupsMax: 20_000,
   tickIntervalMs: 1_000, // ms: groups keep their own deadlines; this only follows leadership
 });
 
@@ -191,17 +196,41 @@ export class GroupCoordinator {
   }
 
   /**
-   * The group `groupId` of a shard; `create` makes a missing one (JoinGroup, a first commit), unless
-   * this SPU already coordinates groupsMax groups (GROUP_MAX_SIZE_REACHED). Missing and not created:
-   * undefined.
+   * The group `groupId` of a shard; `create` makes a missing one, for a member that joins or for a
+   * commit without members (generation -1). Each kind has its own bound (groupsMax, emptyGroupsMax;
+   * beyond it GROUP_MAX_SIZE_REACHED), so that groups holding only offsets never keep out groups
+   * that have members. Missing and not created: undefined.
    */
-  groupOf(shard: Shard, groupId: string, create: boolean): Group | number | undefined {
+  groupOf(shard: Shard, groupId: string, create: false | 'join' | 'commit'): Group | number | undefined {
     const existing = shard.groups.get(groupId);
-    if (existing !== undefined || !create) return existing;
-    if (this.groupCount() >= this.settings.groupsMax) return errorCodes.GROUP_MAX_SIZE_REACHED;
+    if (existing !== undefined || create === false) return existing;
+    if (this.#atBound(create)) return errorCodes.GROUP_MAX_SIZE_REACHED;
     const group = this.newGroup(shard, groupId);
     shard.groups.set(groupId, group);
     return group;
+  }
+
+  /**
+   * Whether one more group of this kind would pass its bound. Counting walks every group, so it runs
+   * only once the total could reach a bound; it first drops groups left with nothing at all (a join
+   * that failed, members that expired before committing), which cost memory and hold no data.
+   */
+  #atBound(kind: 'join' | 'commit'): boolean {
+    const { groupsMax, emptyGroupsMax } = this.settings;
+    if (this.groupCount() < Math.min(groupsMax, emptyGroupsMax)) return false;
+    let withMembers = 0;
+    let withoutMembers = 0;
+    for (const shard of this.#shards.values()) {
+      for (const group of [...shard.groups.values()]) {
+        if (!group.idle) withMembers += 1;
+        else if (group.offsets.size > 0) withoutMembers += 1;
+        else {
+          group.kill(errorCodes.COORDINATOR_NOT_AVAILABLE);
+          shard.groups.delete(group.groupId);
+        }
+      }
+    }
+    return kind === 'join' ? withMembers >= groupsMax : withoutMembers >= emptyGroupsMax;
   }
 
   /** Every loaded shard (ListGroups). */

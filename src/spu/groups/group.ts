@@ -98,6 +98,11 @@ export class Group {
     return this.#members.size;
   }
 
+  /** No member, none about to join and no rebalance: the group holds nothing but its offsets. */
+  get idle(): boolean {
+    return this.state === groupStates.empty && this.#members.size === 0 && this.#pendingMembers.size === 0;
+  }
+
   hasMember(memberId: string): boolean {
     return this.#members.has(memberId);
   }

@@ -108,7 +108,7 @@ async function commitOffsets(
   const shard = coordinator.shardOf(request.groupId);
   if (typeof shard === 'number') return shard;
   const generationId = request.generationIdOrMemberEpoch;
-  const group = coordinator.groupOf(shard, request.groupId, generationId < 0);
+  const group = coordinator.groupOf(shard, request.groupId, generationId < 0 && 'commit');
   if (group === undefined) return errorCodes.ILLEGAL_GENERATION;
   if (typeof group === 'number') return group;
   const identity = { memberId: request.memberId, groupInstanceId: request.groupInstanceId };
