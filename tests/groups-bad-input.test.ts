@@ -10,6 +10,7 @@ import { createSyncGroupRequest } from '../src/protocol/messages/sync-group.ts';
 import { startCluster, type TestCluster } from '../src/testing/cluster.ts';
 import { stopAll } from '../src/testing/processes.ts';
 import { encodeRequestFrame, parseBootstrap, WireClient } from '../src/testing/wire-client.ts';
+import { createTopicEverywhere } from './helpers/group-wire.ts';
 
 /**
  * Group requests a client gets wrong, against a real 2-SPU cluster: requests at the SPU that does not
@@ -38,6 +39,7 @@ before(async () => {
     ],
   });
   for (const spu of cluster.spus) clients.push(await WireClient.connect(parseBootstrap(spu.bootstrap)));
+  await createTopicEverywhere(clients, { name: 'orders', partitions: 1 });
 });
 
 after(async () => {

@@ -9,6 +9,7 @@ import { createSyncGroupRequest } from '../src/protocol/messages/sync-group.ts';
 import { startCluster, type TestCluster } from '../src/testing/cluster.ts';
 import { stopAll } from '../src/testing/processes.ts';
 import { parseBootstrap, WireClient } from '../src/testing/wire-client.ts';
+import { createTopicEverywhere } from './helpers/group-wire.ts';
 
 /**
  * The coordinator SPU of a group is killed (-9) while a member commits offsets one after another.
@@ -29,6 +30,11 @@ before(async () => {
     spus: 3,
     spuArgs: ['--offsets-topic-partitions', '3', '--group-initial-rebalance-delay-ms', '0'],
   });
+  const clients = await Promise.all(
+    cluster.spus.map((spu) => WireClient.connect(parseBootstrap(spu.bootstrap))),
+  );
+  await createTopicEverywhere(clients, { name: 'ledger', partitions: 1 });
+  for (const client of clients) await client.close();
 });
 
 after(async () => {

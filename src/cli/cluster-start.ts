@@ -18,6 +18,7 @@ import {
   spawnTide,
   spuArgs,
   stopProcess,
+  type TopicCreationRecord,
   takenPorts,
   writeCluster,
 } from './local-cluster.ts';
@@ -27,6 +28,10 @@ export interface StartFlags {
   readonly spus?: number;
   readonly basePort?: number;
   readonly scPort?: number;
+  /** Unset: as last started, else localClusterDefaults.topicCreation. */
+  readonly autoCreateTopics?: boolean;
+  readonly numPartitions?: number;
+  readonly defaultReplicationFactor?: number;
   readonly profileName: string;
 }
 
@@ -54,7 +59,10 @@ export async function startLocalCluster(context: CliContext, flags: StartFlags):
   await writeCluster(dir, record);
   const spus = [];
   for (const spu of record.spus) {
-    spus.push({ ...spu, pid: await pidOf(`spu-${spu.id}`, spu.pid, spuArgs(dir, record.sc, spu)) });
+    spus.push({
+      ...spu,
+      pid: await pidOf(`spu-${spu.id}`, spu.pid, spuArgs(dir, record.sc, spu, record.topicCreation)),
+    });
   }
   record = { ...record, spus };
   await writeCluster(dir, record);
@@ -99,7 +107,10 @@ async function planCluster(
       const relayout =
         (flags.spus !== undefined && flags.spus !== previous.spus.length) ||
         flags.basePort !== undefined ||
-        flags.scPort !== undefined;
+        flags.scPort !== undefined ||
+        flags.autoCreateTopics !== undefined ||
+        flags.numPartitions !== undefined ||
+        flags.defaultReplicationFactor !== undefined;
       if (relayout) {
         throw new Error(
           `part of the local cluster in ${dir} is running (pids ${running.join(', ')}); ` +
@@ -121,11 +132,34 @@ async function planCluster(
   }
   const basePort = flags.basePort ?? previous?.basePort ?? localClusterDefaults.basePort;
   const scPort = flags.scPort ?? (flags.basePort === undefined ? previous?.sc.port : undefined);
-  const layout = layoutCluster({ basePort, spus, ...(scPort === undefined ? {} : { scPort }) });
+  const layout = {
+    ...layoutCluster({ basePort, spus, ...(scPort === undefined ? {} : { scPort }) }),
+    topicCreation: planTopicCreation(flags, previous, spus),
+  };
   const problem = layoutProblem(layout);
   if (problem !== undefined) throw new Error(problem);
   await refuseTakenPorts(clusterPorts(layout));
   return { layout, running: new Set() };
+}
+
+/** Auto-create settings from the flags, else as last started, else the local cluster's defaults. */
+function planTopicCreation(
+  flags: StartFlags,
+  previous: ClusterRecord | undefined,
+  spus: number,
+): TopicCreationRecord {
+  const last = previous?.topicCreation ?? localClusterDefaults.topicCreation;
+  const topicCreation = {
+    autoCreate: flags.autoCreateTopics ?? last.autoCreate,
+    partitions: flags.numPartitions ?? last.partitions,
+    replicationFactor: flags.defaultReplicationFactor ?? last.replicationFactor,
+  };
+  if (topicCreation.replicationFactor > spus) {
+    throw new Error(
+      `--default-replication-factor ${topicCreation.replicationFactor} needs at least as many SPUs (--spus ${spus})`,
+    );
+  }
+  return topicCreation;
 }
 
 async function refuseTakenPorts(ports: readonly number[]): Promise<void> {

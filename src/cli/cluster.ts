@@ -25,6 +25,17 @@ export interface ClusterCommandOptions {
   readonly defaultDataDir: string;
 }
 
+/** What commander hands `cluster start`; auto-create is undefined unless given either way. */
+interface StartCommandFlags {
+  readonly spus?: number;
+  readonly dataDir: string;
+  readonly basePort?: number;
+  readonly scPort?: number;
+  readonly autoCreateTopics?: boolean;
+  readonly numPartitions?: number;
+  readonly defaultReplicationFactor?: number;
+}
+
 /** The profile `cluster start` writes and `cluster delete` removes. */
 export const localProfileName = 'local';
 
@@ -55,7 +66,15 @@ export function clusterCommand(context: CliContext, options: ClusterCommandOptio
         'SC internal port, its HTTP port one above (default base port - 89)',
         integerArgument(1),
       )
-      .action(async (flags: { spus?: number; dataDir: string; basePort?: number; scPort?: number }) => {
+      .option('--auto-create-topics', 'create topics that clients ask for (the default, or as last started)')
+      .option('--no-auto-create-topics', 'answer unknown topics as unknown instead of creating them')
+      .option('--num-partitions <n>', 'partitions of an auto-created topic (default 1)', integerArgument(1))
+      .option(
+        '--default-replication-factor <n>',
+        'replicas of an auto-created topic (default 1, at most --spus)',
+        integerArgument(1),
+      )
+      .action(async (flags: StartCommandFlags) => {
         await startLocalCluster(context, { ...flags, profileName: localProfileName });
       }),
   );

@@ -36,6 +36,11 @@ export const localClusterDefaults = Object.freeze({
   pollIntervalMs: 100, // ms between health checks while waiting
   healthTimeoutMs: 1_000, // ms one /health request may take
   stopTimeoutMs: 10_000, // ms between SIGTERM and SIGKILL
+  // Topics that clients ask for are created, as in Redpanda's dev mode: the local cluster is for
+  // development, where tutorials, rsyslog and librdkafka's own tests expect Kafka's
+  // auto.create.topics.enable. A production SPU (`tide spu`) keeps it off, so a typo in a topic
+  // name is an error rather than a new topic.
+  topicCreation: Object.freeze({ autoCreate: true, partitions: 1, replicationFactor: 1 }),
 });
 
 export interface ScRecord {
@@ -52,11 +57,20 @@ export interface SpuRecord {
   readonly httpPort: number;
 }
 
+/** How the SPUs create topics clients ask for (auto.create.topics.enable, num.partitions, default.replication.factor). */
+export interface TopicCreationRecord {
+  readonly autoCreate: boolean;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
 export interface ClusterRecord {
   readonly version: number;
   readonly basePort: number;
   readonly sc: ScRecord;
   readonly spus: readonly SpuRecord[];
+  /** Absent in files written before it existed: the defaults then apply. */
+  readonly topicCreation?: TopicCreationRecord;
 }
 
 const tideBin = fileURLToPath(new URL('../../bin/tide.js', import.meta.url));
@@ -202,7 +216,12 @@ export function scArgs(dir: string, sc: ScRecord): string[] {
   ];
 }
 
-export function spuArgs(dir: string, sc: ScRecord, spu: SpuRecord): string[] {
+export function spuArgs(
+  dir: string,
+  sc: ScRecord,
+  spu: SpuRecord,
+  topicCreation: TopicCreationRecord = localClusterDefaults.topicCreation,
+): string[] {
   const host = localClusterDefaults.host;
   return [
     'spu',
@@ -218,6 +237,11 @@ export function spuArgs(dir: string, sc: ScRecord, spu: SpuRecord): string[] {
     `${host}:${spu.httpPort}`,
     '--data-dir',
     join(dir, `spu-${spu.id}`),
+    ...(topicCreation.autoCreate ? ['--auto-create-topics'] : []),
+    '--num-partitions',
+    String(topicCreation.partitions),
+    '--default-replication-factor',
+    String(topicCreation.replicationFactor),
   ];
 }
 

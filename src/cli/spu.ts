@@ -14,6 +14,8 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
     .option('--rack <rack>', 'rack or zone, for replica placement')
     .option('--log-level <level>', 'debug, info, warn, error or silent')
     .option('--auto-create-topics', 'create topics that clients ask for', false)
+    .option('--num-partitions <n>', 'partitions of an auto-created topic (default 1)')
+    .option('--default-replication-factor <n>', 'replicas of an auto-created topic (default 1)')
     .option('--cluster-id <id>', 'cluster id reported to clients')
     .option('--sc <host:port>', 'join the cluster of the Streaming Controller at this address')
     .option(

@@ -67,6 +67,9 @@ export const apiSupport = {
   32: { name: 'DescribeConfigs', minVersion: 0, maxVersion: 4 },
   33: { name: 'AlterConfigs', minVersion: 0, maxVersion: 2 },
   36: { name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2 },
+  // Sizes of the partitions an SPU holds (kafka-ui, AKHQ, Kafdrop show topic sizes from it); v4 adds
+  // the volume's total and usable bytes.
+  35: { name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4 },
   37: { name: 'CreatePartitions', minVersion: 0, maxVersion: 3 },
   42: { name: 'DeleteGroups', minVersion: 0, maxVersion: 2 },
   44: { name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1 },
@@ -77,6 +80,8 @@ export const apiSupport = {
   // Control plane (SPU leader → SC); v2+ name topics by id, so the SC picks its version.
   56: { name: 'AlterPartition', minVersion: 0, maxVersion: 3 },
   60: { name: 'DescribeCluster', minVersion: 0, maxVersion: 1 },
+  // Idempotent producers' state per partition (kafka-transactions describe-producers).
+  61: { name: 'DescribeProducers', minVersion: 0, maxVersion: 0 },
   // Control plane (SPU → SC).
   62: { name: 'BrokerRegistration', minVersion: 0, maxVersion: 4 },
   // Control plane (SPU → SC).

@@ -18,6 +18,10 @@ export interface SpuCommandOptions {
   readonly rack?: string;
   readonly logLevel?: string;
   readonly autoCreateTopics?: boolean;
+  /** Partitions of a topic created with -1 or auto-created (num.partitions). */
+  readonly numPartitions?: string;
+  /** Replication factor of a topic created with -1 or auto-created (default.replication.factor). */
+  readonly defaultReplicationFactor?: string;
   readonly clusterId?: string;
   readonly connectionsMax?: string;
   readonly inflightRequestsMax?: string;
@@ -142,6 +146,12 @@ export function spuConfigFromOptions(
     ...(options.rack === undefined ? {} : { rack: options.rack }),
     logLevel,
     autoCreateTopics: options.autoCreateTopics ?? spuDefaults.autoCreateTopics,
+    defaultPartitions: parseCount(options.numPartitions, spuDefaults.defaultPartitions, '--num-partitions'),
+    defaultReplicationFactor: parseCount(
+      options.defaultReplicationFactor,
+      spuDefaults.defaultReplicationFactor,
+      '--default-replication-factor',
+    ),
     clusterId: options.clusterId ?? spuDefaults.clusterId,
     replicaLagTimeMsMax: parseCount(
       options.replicaLagTimeMaxMs,

@@ -21,6 +21,7 @@ import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { groupHandlers } from './handlers/groups/index.ts';
 import { spuHandlers } from './handlers/index.ts';
 import { producerIdHandlers } from './handlers/init-producer-id.ts';
+import { toolAdminHandlers } from './handlers/tool-admin.ts';
 import { warnMissingNativeModules } from './native-codecs.ts';
 import { type Partition, PartitionManager } from './partitions.ts';
 import { controllerProducerIds, localProducerIds } from './producer-ids.ts';
@@ -107,7 +108,7 @@ export class Spu {
       kafka.route(
         createRequestRouter(
           { ...base, cluster, admin: cluster },
-          spuHandlers({ ...groupHandlers(groups), ...producerIds }),
+          spuHandlers({ ...groupHandlers(groups), ...toolAdminHandlers, ...producerIds }),
         ),
       );
     } else {
@@ -296,7 +297,12 @@ export class Spu {
     routeKafka(
       createRequestRouter(
         services,
-        spuHandlers({ ...groupHandlers(groups), ...forwardedAdminHandlers(link), ...producerIds }),
+        spuHandlers({
+          ...groupHandlers(groups),
+          ...toolAdminHandlers,
+          ...forwardedAdminHandlers(link),
+          ...producerIds,
+        }),
       ),
     );
     internal.route(createRequestRouter(services, controlHandlers(member)));

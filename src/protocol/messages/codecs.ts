@@ -125,6 +125,22 @@ import {
   encodeDescribeGroupsResponse,
 } from './describe-groups.ts';
 import {
+  type DescribeLogDirsRequest,
+  type DescribeLogDirsResponse,
+  decodeDescribeLogDirsRequest,
+  decodeDescribeLogDirsResponse,
+  encodeDescribeLogDirsRequest,
+  encodeDescribeLogDirsResponse,
+} from './describe-log-dirs.ts';
+import {
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+  decodeDescribeProducersRequest,
+  decodeDescribeProducersResponse,
+  encodeDescribeProducersRequest,
+  encodeDescribeProducersResponse,
+} from './describe-producers.ts';
+import {
   type DescribeSpusRequest,
   type DescribeSpusResponse,
   decodeDescribeSpusRequest,
@@ -587,6 +603,16 @@ export const apiCodecs = {
     encodeResponse: encodeAlterConfigsResponse,
     decodeResponse: decodeAlterConfigsResponse,
   } satisfies ApiCodec<AlterConfigsRequest, AlterConfigsResponse>,
+  35: {
+    apiKey: 35,
+    name: 'DescribeLogDirs',
+    minVersion: 0,
+    maxVersion: 4,
+    encodeRequest: encodeDescribeLogDirsRequest,
+    decodeRequest: decodeDescribeLogDirsRequest,
+    encodeResponse: encodeDescribeLogDirsResponse,
+    decodeResponse: decodeDescribeLogDirsResponse,
+  } satisfies ApiCodec<DescribeLogDirsRequest, DescribeLogDirsResponse>,
   36: {
     apiKey: 36,
     name: 'SaslAuthenticate',
@@ -677,6 +703,16 @@ export const apiCodecs = {
     encodeResponse: encodeDescribeClusterResponse,
     decodeResponse: decodeDescribeClusterResponse,
   } satisfies ApiCodec<DescribeClusterRequest, DescribeClusterResponse>,
+  61: {
+    apiKey: 61,
+    name: 'DescribeProducers',
+    minVersion: 0,
+    maxVersion: 0,
+    encodeRequest: encodeDescribeProducersRequest,
+    decodeRequest: decodeDescribeProducersRequest,
+    encodeResponse: encodeDescribeProducersResponse,
+    decodeResponse: decodeDescribeProducersResponse,
+  } satisfies ApiCodec<DescribeProducersRequest, DescribeProducersResponse>,
   62: {
     apiKey: 62,
     name: 'BrokerRegistration',

@@ -18,6 +18,8 @@ export * from './delete-topics.ts';
 export * from './describe-cluster.ts';
 export * from './describe-configs.ts';
 export * from './describe-groups.ts';
+export * from './describe-log-dirs.ts';
+export * from './describe-producers.ts';
 export * from './describe-spus.ts';
 export * from './describe-topic-status.ts';
 export * from './error-codes.ts';

@@ -3,14 +3,22 @@ import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../base/clock.ts';
 import { silentLogger } from '../../base/logger.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
+import { createJoinGroupRequest } from '../../protocol/messages/join-group.ts';
 import { createOffsetCommitRequest } from '../../protocol/messages/offset-commit.ts';
 import { makeTempDir } from '../../testing/processes.ts';
 import type { RequestContext, SpuServices } from '../handler.ts';
+import { joinGroupHandler } from '../handlers/groups/membership.ts';
 import { offsetCommitHandler } from '../handlers/groups/offsets.ts';
 import { PartitionManager } from '../partitions.ts';
 import { StandaloneCluster } from '../standalone.ts';
 import { TopicStore } from '../topic-store.ts';
-import { GroupCoordinator, groupPartition, offsetsTopicName, type Shard } from './coordinator.ts';
+import {
+  type CoordinatorSettings,
+  GroupCoordinator,
+  groupPartition,
+  offsetsTopicName,
+  type Shard,
+} from './coordinator.ts';
 import type { Group } from './group.ts';
 import { groupStates } from './group-types.ts';
 
@@ -21,7 +29,7 @@ after(async () => {
 
 const retentionMs = 60_000;
 
-async function openSpu() {
+async function openSpu(settings: Partial<CoordinatorSettings> = {}) {
   const temp = await makeTempDir('tide-groups-');
   temps.push(temp.remove);
   const clock = new ManualClock();
@@ -35,6 +43,11 @@ async function openSpu() {
     logger: silentLogger,
     defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
   });
+  const created = await cluster.createTopic(
+    { name: 'orders', partitions: 1, replicationFactor: 1, assignments: new Map(), configs: {} },
+    { validateOnly: false },
+  );
+  assert.equal(created.errorCode, errorCodes.NONE);
   const coordinator = () =>
     new GroupCoordinator({
       selfId: 1,
@@ -43,7 +56,12 @@ async function openSpu() {
       admin: cluster,
       clock,
       logger: silentLogger,
-      settings: { offsetsTopicPartitions: 3, initialRebalanceDelayMs: 0, offsetsRetentionMs: retentionMs },
+      settings: {
+        offsetsTopicPartitions: 3,
+        initialRebalanceDelayMs: 0,
+        offsetsRetentionMs: retentionMs,
+        ...settings,
+      },
     });
   return { clock, partitions, coordinator };
 }
@@ -95,17 +113,18 @@ function commit(
   coordinator: GroupCoordinator,
   member: { memberId: string; generationId: number },
   offset: bigint,
+  target: { groupId?: string; topic?: string; partition?: number } = {},
 ) {
   const request = createOffsetCommitRequest({
-    groupId: 'g',
+    groupId: target.groupId ?? 'g',
     generationIdOrMemberEpoch: member.generationId,
     memberId: member.memberId,
     topics: [
       {
-        name: 'orders',
+        name: target.topic ?? 'orders',
         partitions: [
           {
-            partitionIndex: 0,
+            partitionIndex: target.partition ?? 0,
             committedOffset: offset,
             committedLeaderEpoch: 3,
             commitTimestamp: -1n,
@@ -141,7 +160,7 @@ describe('GroupCoordinator', () => {
     const { coordinator } = await openSpu();
     const first = coordinator();
     const shard = await loadedShard(first, 'g');
-    const group = first.groupOf(shard, 'g', true) as Group;
+    const group = first.groupOf(shard, 'g', 'join') as Group;
     const member = await stableMember(group);
     const answer = await commit(first, member, 42n);
     assert.equal(answer?.topics[0]?.partitions[0]?.errorCode, errorCodes.NONE);
@@ -167,11 +186,93 @@ describe('GroupCoordinator', () => {
     second.stop();
   });
 
+  it('expires the members of a reloaded group on their own deadline, without a sweep', async () => {
+    const { coordinator, clock } = await openSpu();
+    const first = coordinator();
+    const member = await stableMember(first.groupOf(await loadedShard(first, 'g'), 'g', 'join') as Group);
+    first.stop();
+    const second = coordinator();
+    const reloaded = (await loadedShard(second, 'g')).groups.get('g')!;
+    assert.equal(reloaded.hasMember(member.memberId), true);
+    clock.advance(10_000 - 1);
+    assert.equal(reloaded.hasMember(member.memberId), true, 'its session has 1 ms left');
+    clock.advance(1);
+    assert.equal(reloaded.hasMember(member.memberId), false, 'expired when its session ended');
+    second.stop();
+  });
+
+  it('answers UNKNOWN_TOPIC_OR_PARTITION for a topic or partition that does not exist, storing nothing', async () => {
+    const { coordinator } = await openSpu();
+    const groups = coordinator();
+    const shard = await loadedShard(groups, 'lost');
+    const simple = { memberId: '', generationId: -1 };
+    const missingTopic = await commit(groups, simple, 5n, { groupId: 'lost', topic: 'no-such-topic' });
+    assert.equal(missingTopic?.topics[0]?.partitions[0]?.errorCode, errorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+    const missingPartition = await commit(groups, simple, 5n, { groupId: 'lost', partition: 7 });
+    assert.equal(
+      missingPartition?.topics[0]?.partitions[0]?.errorCode,
+      errorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    assert.equal(shard.groups.has('lost'), false, 'no group was created for nothing');
+    const known = await commit(groups, simple, 5n, { groupId: 'lost' });
+    assert.equal(known?.topics[0]?.partitions[0]?.errorCode, errorCodes.NONE);
+    assert.deepEqual(
+      [...(shard.groups.get('lost')?.offsets.values() ?? [])].map(({ topic, partition }) => [
+        topic,
+        partition,
+      ]),
+      [['orders', 0]],
+    );
+    groups.stop();
+  });
+
+  it('lets real groups in after commits for many fake group ids fill the groups without members', async () => {
+    const { coordinator } = await openSpu({ groupsMax: 4, emptyGroupsMax: 6 });
+    const groups = coordinator();
+    const simple = { memberId: '', generationId: -1 };
+    const fakeIds = Array.from({ length: 10 }, (_, at) => `fake-${at}`);
+    for (const groupId of fakeIds) await loadedShard(groups, groupId);
+    const answers: number[] = [];
+    for (const groupId of fakeIds) {
+      const answer = await commit(groups, simple, 1n, { groupId });
+      answers.push(answer?.topics[0]?.partitions[0]?.errorCode ?? -1);
+    }
+    assert.deepEqual(
+      answers,
+      [...Array(6).fill(errorCodes.NONE), ...Array(4).fill(errorCodes.GROUP_MAX_SIZE_REACHED)],
+      'groups that only hold offsets have their own bound',
+    );
+    const join = joinGroupHandler(groups);
+    const joinAnswers: number[] = [];
+    for (const groupId of ['real-1', 'real-2', 'real-3', 'real-4', 'real-5']) {
+      await loadedShard(groups, groupId);
+      const joined = await join(
+        createJoinGroupRequest({
+          groupId,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from('sub') }],
+        }),
+        { ...context, apiKey: 11, apiVersion: 3 },
+        {} as unknown as SpuServices,
+      );
+      joinAnswers.push(joined?.errorCode ?? -1);
+    }
+    assert.deepEqual(
+      joinAnswers,
+      [errorCodes.NONE, errorCodes.NONE, errorCodes.NONE, errorCodes.NONE, errorCodes.GROUP_MAX_SIZE_REACHED],
+      'groups with members get in up to their own bound',
+    );
+    assert.equal(groups.groupCount(), 10);
+    groups.stop();
+  });
+
   it('expires the offsets of an empty group, writing tombstones', async () => {
     const { coordinator, clock } = await openSpu();
     const first = coordinator();
     const shard = await loadedShard(first, 'g');
-    const group = first.groupOf(shard, 'g', true) as Group;
+    const group = first.groupOf(shard, 'g', 'join') as Group;
     const member = await stableMember(group);
     await commit(first, member, 7n);
     group.leave([{ memberId: member.memberId, groupInstanceId: null }]);
@@ -193,7 +294,7 @@ describe('GroupCoordinator', () => {
     const { coordinator, partitions } = await openSpu();
     const groups = coordinator();
     const shard = await loadedShard(groups, 'g');
-    const group = groups.groupOf(shard, 'g', true) as Group;
+    const group = groups.groupOf(shard, 'g', 'join') as Group;
     await stableMember(group);
     const waiting = group.join({
       memberId: '',

@@ -26,8 +26,9 @@ export interface CoordinatorSettings extends GroupSettings {
   readonly offsetsRetentionCheckIntervalMs: number; // ms between expiry sweeps
   readonly offsetMetadataBytesMax: number; // bytes (offset.metadata.max.bytes)
   readonly commitTimeoutMs: number; // ms a write may wait for replication (offsets.commit.timeout.ms)
-  readonly groupsMax: number; // groups one SPU coordinates
-  readonly tickIntervalMs: number; // ms between timer sweeps (expiry, rebalance timeouts)
+  readonly groupsMax: number; // groups with members (or joining) one SPU coordinates
+  readonly emptyGroupsMax: number; // groups without members, holding only offsets, one SPU coordinates
+  readonly tickIntervalMs: number; // ms between leadership checks and offsets retention checks
 }
 
 export const coordinatorDefaults: CoordinatorSettings = Object.freeze({
@@ -39,11 +40,12 @@ export const coordinatorDefaults: CoordinatorSettings = Object.freeze({
   offsetMetadataBytesMax: 4096, // bytes
   commitTimeoutMs: 5_000, // ms
   groupsMax: 10_000, // groups
-  tickIntervalMs: 100, // ms
+  // groups: a bound of their own, so that commits for made-up group ids (which need no member and
+  // stay for the offsets retention) cannot lock real consumer groups out; one holding a few offsets
+  // costs about a kilobyte, so both bounds together stay in tens of MiB.
+  emptyGroupsMax: 20_000,
+  tickIntervalMs: 1_000, // ms: groups keep their own deadlines; this only follows leadership
 });
-
-/** Ticks between leadership checks on the timer (about a second at the default tick). */
-const reconcileEveryTicks = 10;
 
 /** The groups of one offsets partition this SPU leads. */
 export interface Shard {
@@ -80,7 +82,6 @@ export class GroupCoordinator {
   #creating: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastExpiryMs: number;
-  #ticks = 0;
   #stopped = false;
 
   constructor(options: {
@@ -118,6 +119,11 @@ export class GroupCoordinator {
     const topic = this.#cluster.topic(offsetsTopicName);
     if (topic === undefined || topic.partitions.length === 0) return undefined;
     return groupPartition(groupId, topic.partitions.length);
+  }
+
+  /** Whether the cluster's metadata has this partition (offsets are committed only for real ones). */
+  partitionExists(topic: string, partition: number): boolean {
+    return this.#cluster.topic(topic)?.partitions.some((each) => each.partition === partition) ?? false;
   }
 
   /** FindCoordinator: the SPU leading the group's partition, creating the topic on first need. */
@@ -190,17 +196,41 @@ export class GroupCoordinator {
   }
 
   /**
-   * The group `groupId` of a shard; `create` makes a missing one (JoinGroup, a first commit), unless
-   * this SPU already coordinates groupsMax groups (GROUP_MAX_SIZE_REACHED). Missing and not created:
-   * undefined.
+   * The group `groupId` of a shard; `create` makes a missing one, for a member that joins or for a
+   * commit without members (generation -1). Each kind has its own bound (groupsMax, emptyGroupsMax;
+   * beyond it GROUP_MAX_SIZE_REACHED), so that groups holding only offsets never keep out groups
+   * that have members. Missing and not created: undefined.
    */
-  groupOf(shard: Shard, groupId: string, create: boolean): Group | number | undefined {
+  groupOf(shard: Shard, groupId: string, create: false | 'join' | 'commit'): Group | number | undefined {
     const existing = shard.groups.get(groupId);
-    if (existing !== undefined || !create) return existing;
-    if (this.groupCount() >= this.settings.groupsMax) return errorCodes.GROUP_MAX_SIZE_REACHED;
+    if (existing !== undefined || create === false) return existing;
+    if (this.#atBound(create)) return errorCodes.GROUP_MAX_SIZE_REACHED;
     const group = this.newGroup(shard, groupId);
     shard.groups.set(groupId, group);
     return group;
+  }
+
+  /**
+   * Whether one more group of this kind would pass its bound. Counting walks every group, so it runs
+   * only once the total could reach a bound; it first drops groups left with nothing at all (a join
+   * that failed, members that expired before committing), which cost memory and hold no data.
+   */
+  #atBound(kind: 'join' | 'commit'): boolean {
+    const { groupsMax, emptyGroupsMax } = this.settings;
+    if (this.groupCount() < Math.min(groupsMax, emptyGroupsMax)) return false;
+    let withMembers = 0;
+    let withoutMembers = 0;
+    for (const shard of this.#shards.values()) {
+      for (const group of [...shard.groups.values()]) {
+        if (!group.idle) withMembers += 1;
+        else if (group.offsets.size > 0) withoutMembers += 1;
+        else {
+          group.kill(errorCodes.COORDINATOR_NOT_AVAILABLE);
+          shard.groups.delete(group.groupId);
+        }
+      }
+    }
+    return kind === 'join' ? withMembers >= groupsMax : withoutMembers >= emptyGroupsMax;
   }
 
   /** Every loaded shard (ListGroups). */
@@ -288,13 +318,12 @@ export class GroupCoordinator {
   }
 
   /**
-   * Timer work: each group's clock, and now and then leadership (LeaderAndIsr also triggers it; a
-   * standalone SPU has none) and the offsets retention sweep.
+   * Timer work: leadership (LeaderAndIsr also triggers it; a standalone SPU has none) and now and
+   * then the offsets retention sweep. Member sessions and rebalance timeouts are not swept here:
+   * each group sets a timer for its own next deadline.
    */
   tick(): void {
-    this.#ticks += 1;
-    if (this.#ticks % reconcileEveryTicks === 0) this.reconcile();
-    for (const shard of this.#shards.values()) for (const group of shard.groups.values()) group.tick();
+    this.reconcile();
     const now = this.clock.monotonicMs();
     if (now - this.#lastExpiryMs >= this.settings.offsetsRetentionCheckIntervalMs) {
       this.#lastExpiryMs = now;

@@ -330,6 +330,137 @@ describe('Group: static membership', () => {
   });
 });
 
+describe('Group: static leader restart', () => {
+  it('answers a restarted static leader at once, same generation, and the group stays Stable', async () => {
+    const { group, stored, advance } = setup();
+    const leaderJoin = group.join(join({ groupInstanceId: 'leader' }));
+    const followerJoin = group.join(join({ groupInstanceId: 'follower' }));
+    advance(delayMs);
+    advance(delayMs);
+    const [leader, follower] = await Promise.all([leaderJoin, followerJoin]);
+    assert.equal(leader.leader, leader.memberId);
+    const followerSync = group.sync({
+      memberId: follower.memberId,
+      groupInstanceId: 'follower',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    await group.sync({
+      memberId: leader.memberId,
+      groupInstanceId: 'leader',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [
+        { memberId: leader.memberId, assignment: Buffer.from('l') },
+        { memberId: follower.memberId, assignment: Buffer.from('f') },
+      ],
+    });
+    await followerSync;
+    const storedBefore = stored.length;
+    const restarted = await group.join(join({ groupInstanceId: 'leader', requireKnownMemberId: true }));
+    assert.equal(restarted.errorCode, errorCodes.NONE);
+    assert.notEqual(restarted.memberId, leader.memberId);
+    assert.equal(restarted.generationId, 1, 'no rebalance');
+    // The old leader id is answered, so the restarted member does not compute an assignment that
+    // a Stable group would never hand out.
+    assert.equal(restarted.leader, leader.memberId);
+    assert.deepEqual(restarted.members, []);
+    assert.equal(group.state, groupStates.stable);
+    assert.equal(stored.length, storedBefore + 1, 'the new member id is stored');
+    assert.equal(
+      group.heartbeat({ memberId: follower.memberId, groupInstanceId: 'follower', generationId: 1 }),
+      errorCodes.NONE,
+    );
+    const resynced = await group.sync({
+      memberId: restarted.memberId,
+      groupInstanceId: 'leader',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    assert.equal(String(resynced.assignment), 'l');
+    assert.equal(
+      group.describe().members.find((m) => m.groupInstanceId === 'leader')?.memberId,
+      restarted.memberId,
+    );
+    assert.equal(
+      group.heartbeat({ memberId: leader.memberId, groupInstanceId: 'leader', generationId: 1 }),
+      errorCodes.FENCED_INSTANCE_ID,
+    );
+  });
+
+  it('rebalances when a restarted static leader changes its protocols', async () => {
+    const { group, advance } = setup();
+    const leaderJoin = group.join(join({ groupInstanceId: 'leader' }));
+    advance(delayMs);
+    const leader = await leaderJoin;
+    await group.sync({
+      memberId: leader.memberId,
+      groupInstanceId: 'leader',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [{ memberId: leader.memberId, assignment: Buffer.from('l') }],
+    });
+    const restarted = await group.join(
+      join({ groupInstanceId: 'leader', protocols: [{ name: 'range', metadata: Buffer.from('other') }] }),
+    );
+    assert.equal(restarted.generationId, 2);
+    assert.equal(restarted.leader, restarted.memberId);
+  });
+});
+
+describe('Group: session expiry on the member deadline', () => {
+  it('removes a silent static member exactly when its session ends, without a sweep', async () => {
+    const { clock, group, advance } = setup();
+    const leaderJoin = group.join(join({ groupInstanceId: 'a' }));
+    const otherJoin = group.join(join({ groupInstanceId: 'b' }));
+    advance(delayMs);
+    advance(delayMs);
+    const [leader, other] = await Promise.all([leaderJoin, otherJoin]);
+    const otherSync = group.sync({
+      memberId: other.memberId,
+      groupInstanceId: 'b',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    await group.sync({
+      memberId: leader.memberId,
+      groupInstanceId: 'a',
+      generationId: 1,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    await otherSync;
+    // Only the clock moves from here: no tick() calls.
+    clock.advance(sessionTimeoutMs / 2);
+    assert.equal(group.heartbeat({ memberId: leader.memberId, groupInstanceId: 'a', generationId: 1 }), 0);
+    clock.advance(sessionTimeoutMs / 2 - 1);
+    assert.equal(group.memberCount, 2, 'b has 1 ms left');
+    clock.advance(1);
+    assert.equal(group.memberCount, 1, 'b expired at its deadline');
+    assert.equal(group.hasMember(other.memberId), false);
+    assert.equal(group.state, groupStates.preparingRebalance);
+    clock.advance(sessionTimeoutMs / 2 - 1);
+    assert.equal(group.hasMember(leader.memberId), true, 'the heartbeat moved a deadline');
+  });
+
+  it('leaves no timer behind once the group is dead', async () => {
+    const { clock, group, advance } = setup();
+    await stableWithOne(group, advance);
+    assert.ok(clock.pendingTimers > 0);
+    group.kill(errorCodes.NOT_COORDINATOR);
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
+
 describe('Group: records', () => {
   it('restores a stored group as Stable with its members', async () => {
     const { group, advance } = setup();

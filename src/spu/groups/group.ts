@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../base/clock.ts';
+import type { Clock, Timer } from '../../base/clock.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import {
   type CommittedOffset,
@@ -28,10 +28,13 @@ import type { GroupValue } from './records.ts';
  *   any ──delete / unload──▶ Dead
  *
  * JoinGroup and SyncGroup answers may wait for other members: they resolve when the rebalance
- * moves on. Time passes only through `tick`, which the coordinator calls on a timer (tests call it
- * after advancing a ManualClock): it expires members that stopped heartbeating, ends the initial
- * rebalance delay and rebalance timeouts. Persisting the group (after the leader's SyncGroup, and
- * when it becomes Empty) goes through the `store` callback, which answers a Kafka error code.
+ * moves on. Time passes through `tick`, which one timer of the injected Clock calls at the group's
+ * next deadline (a member's session end, the initial rebalance delay, a rebalance timeout), so a
+ * member expires when its session ends rather than on the next sweep; tests advance a ManualClock.
+ * Heartbeats only move deadlines later, so they leave the timer alone: when it fires early, `tick`
+ * finds nothing due and sets it for the next deadline. Persisting the group (after the leader's
+ * SyncGroup, and when it becomes Empty) goes through the `store` callback, which answers a Kafka
+ * error code.
  */
 
 interface Member {
@@ -80,6 +83,7 @@ export class Group {
   #initialDelay: { deadlineMs: number; remainingMs: number; membersAtStart: number } | undefined;
   #syncDeadlineMs = 0;
   #storingGeneration = -1;
+  #timer: { readonly dueMs: number; readonly timer: Timer } | undefined;
 
   constructor(groupId: string, options: GroupOptions) {
     this.groupId = groupId;
@@ -94,12 +98,23 @@ export class Group {
     return this.#members.size;
   }
 
+  /** No member, none about to join and no rebalance: the group holds nothing but its offsets. */
+  get idle(): boolean {
+    return this.state === groupStates.empty && this.#members.size === 0 && this.#pendingMembers.size === 0;
+  }
+
   hasMember(memberId: string): boolean {
     return this.#members.has(memberId);
   }
 
   /** A JoinGroup; resolves when the member may go on (possibly after the whole rebalance). */
   join(request: JoinRequest): Promise<JoinResult> {
+    const answer = this.#join(request);
+    this.#armTimer();
+    return answer;
+  }
+
+  #join(request: JoinRequest): Promise<JoinResult> {
     if (this.state === groupStates.dead) return done(joinFailure(errorCodes.COORDINATOR_NOT_AVAILABLE));
     const { sessionTimeoutMsMin, sessionTimeoutMsMax } = this.#settings;
     if (request.sessionTimeoutMs < sessionTimeoutMsMin || request.sessionTimeoutMs > sessionTimeoutMsMax)
@@ -159,7 +174,8 @@ export class Group {
 
   /**
    * A static member (group.instance.id) rejoining under a new member id: the old id is fenced. In a
-   * Stable group with unchanged protocols the member keeps its assignment without a rebalance.
+   * Stable group with unchanged protocols the member keeps its assignment without a rebalance, the
+   * leader too (Kafka's behaviour): the group is stored with the new id before the answer.
    */
   #replaceStaticMember(oldId: string, newId: string, request: JoinRequest): Promise<JoinResult> {
     const old = this.#members.get(oldId)!;
@@ -169,13 +185,36 @@ export class Group {
     this.#members.delete(oldId);
     this.#members.set(newId, member);
     this.#staticMembers.set(request.groupInstanceId!, newId);
+    const previousLeaderId = this.leaderId;
     if (this.leaderId === oldId) this.leaderId = newId;
     const sameProtocols = sameProtocolsAs(member, request);
     updateMember(member, request, this.#clock.monotonicMs());
-    if (this.state === groupStates.stable && sameProtocols && this.leaderId !== newId)
-      return done(this.#joinResult(member));
+    if (this.state === groupStates.stable && sameProtocols)
+      return this.#keepStableJoin(member, previousLeaderId);
     if (this.state === groupStates.preparingRebalance) return this.#parkJoin(member);
     return this.#rebalanceAndPark(member);
+  }
+
+  /**
+   * Answers a replaced static member of a Stable group once the group (with its new member id) is
+   * stored. The answer names the leader as it was, so a restarted leader does not see itself as
+   * leader and compute assignments that a Stable group would never hand out; its SyncGroup gets
+   * the assignment it had. A rebalance that starts meanwhile answers the parked join instead.
+   */
+  #keepStableJoin(member: Member, answeredLeaderId: string | null): Promise<JoinResult> {
+    const parked = this.#parkJoin(member, false);
+    const answer = member.joinWaiter;
+    void this.#store(this)
+      .then((errorCode) => {
+        if (member.joinWaiter !== answer) return;
+        if (errorCode === errorCodes.NONE && this.state !== groupStates.stable) return;
+        member.joinWaiter = undefined;
+        member.heartbeatDeadlineMs = this.#clock.monotonicMs() + member.sessionTimeoutMs;
+        if (errorCode !== errorCodes.NONE) answer?.(joinFailure(errorCode, member.memberId));
+        else answer?.({ ...this.#joinResult(member), leader: answeredLeaderId ?? '', members: [] });
+      })
+      .finally(() => this.#armTimer());
+    return parked;
   }
 
   #addMemberAndRebalance(memberId: string, request: JoinRequest): Promise<JoinResult> {
@@ -335,6 +374,12 @@ export class Group {
 
   /** A SyncGroup; the leader's carries the assignments, which are stored before anyone is answered. */
   sync(request: SyncRequest): Promise<SyncResult> {
+    const answer = this.#sync(request);
+    this.#armTimer();
+    return answer;
+  }
+
+  #sync(request: SyncRequest): Promise<SyncResult> {
     const problem = this.#memberProblem(request.memberId, request.groupInstanceId, request.generationId);
     if (problem !== undefined) return done(syncFailure(problem));
     if (
@@ -372,23 +417,25 @@ export class Group {
     }
     const generation = this.generationId;
     this.#storingGeneration = generation;
-    void this.#store(this).then((errorCode) => {
-      this.#storingGeneration = -1;
-      if (this.state !== groupStates.completingRebalance || this.generationId !== generation) return;
-      if (errorCode !== errorCodes.NONE) {
-        this.#answerSyncs(errorCode);
-        this.#prepareRebalance();
-        return;
-      }
-      this.#setState(groupStates.stable);
-      const now = this.#clock.monotonicMs();
-      for (const member of this.#members.values()) {
-        const answer = member.syncWaiter;
-        member.syncWaiter = undefined;
-        member.heartbeatDeadlineMs = now + member.sessionTimeoutMs;
-        answer?.(this.#syncResult(member));
-      }
-    });
+    void this.#store(this)
+      .then((errorCode) => {
+        this.#storingGeneration = -1;
+        if (this.state !== groupStates.completingRebalance || this.generationId !== generation) return;
+        if (errorCode !== errorCodes.NONE) {
+          this.#answerSyncs(errorCode);
+          this.#prepareRebalance();
+          return;
+        }
+        this.#setState(groupStates.stable);
+        const now = this.#clock.monotonicMs();
+        for (const member of this.#members.values()) {
+          const answer = member.syncWaiter;
+          member.syncWaiter = undefined;
+          member.heartbeatDeadlineMs = now + member.sessionTimeoutMs;
+          answer?.(this.#syncResult(member));
+        }
+      })
+      .finally(() => this.#armTimer());
   }
 
   #syncResult(member: Member): SyncResult {
@@ -432,6 +479,7 @@ export class Group {
     if (this.state === groupStates.dead) return identities.map(() => errorCodes.COORDINATOR_NOT_AVAILABLE);
     const answers = identities.map((identity) => this.#leaveOne(identity));
     if (answers.some((code) => code === errorCodes.NONE)) this.#afterMembershipChange();
+    this.#armTimer();
     return answers;
   }
 
@@ -471,6 +519,11 @@ export class Group {
   /** Moves time forward: expiries, the initial delay and rebalance timeouts. */
   tick(): void {
     if (this.state === groupStates.dead) return;
+    this.#expireDue();
+    this.#armTimer();
+  }
+
+  #expireDue(): void {
     const now = this.#clock.monotonicMs();
     for (const [memberId, deadlineMs] of this.#pendingMembers)
       if (deadlineMs <= now) this.#pendingMembers.delete(memberId);
@@ -535,6 +588,41 @@ export class Group {
       member.syncWaiter = undefined;
     }
     this.#setState(groupStates.dead);
+    this.#timer?.timer.cancel();
+    this.#timer = undefined;
+  }
+
+  /** The earliest moment `tick` has work: a session end, a pending id, the delay or a rebalance timeout. */
+  #nextDeadlineMs(): number | undefined {
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const deadlineMs of this.#pendingMembers.values()) nextMs = Math.min(nextMs, deadlineMs);
+    for (const member of this.#members.values()) {
+      const waiting = member.joinWaiter !== undefined || member.syncWaiter !== undefined;
+      if (!waiting) nextMs = Math.min(nextMs, member.heartbeatDeadlineMs);
+    }
+    if (this.state === groupStates.preparingRebalance)
+      nextMs = Math.min(nextMs, this.#initialDelay?.deadlineMs ?? this.#rebalanceDeadlineMs);
+    else if (this.state === groupStates.completingRebalance) nextMs = Math.min(nextMs, this.#syncDeadlineMs);
+    return Number.isFinite(nextMs) ? nextMs : undefined;
+  }
+
+  /** Sets the group's one timer for its next deadline (after every change that may bring it closer). */
+  #armTimer(): void {
+    if (this.state === groupStates.dead) return;
+    const dueMs = this.#nextDeadlineMs();
+    if (dueMs === this.#timer?.dueMs) return;
+    this.#timer?.timer.cancel();
+    this.#timer = undefined;
+    if (dueMs === undefined) return;
+    const timer = this.#clock.timeout(
+      dueMs - this.#clock.monotonicMs(),
+      () => {
+        if (this.#timer?.timer === timer) this.#timer = undefined;
+        this.tick();
+      },
+      { keepAlive: false }, // the SPU stays up through its sockets, not a group's deadlines
+    );
+    this.#timer = { dueMs, timer };
   }
 
   /** Each member's metadata for the selected protocol (its subscription, for consumers). */
@@ -617,6 +705,7 @@ export class Group {
       this.#members.clear();
       this.#staticMembers.clear();
     }
+    this.#armTimer();
   }
 
   #setState(state: GroupState): void {

@@ -10,7 +10,7 @@ import {
   type MetadataResponse,
   type MetadataResponseTopic,
 } from '../../protocol/messages/metadata.ts';
-import { topicNameProblem } from '../../protocol/topic-names.ts';
+import { isInternalTopic, topicNameProblem } from '../../protocol/topic-names.ts';
 import type { TopicInfo } from '../cluster.ts';
 import type { ApiHandler, SpuServices } from '../handler.ts';
 
@@ -91,14 +91,24 @@ async function answerTopic(
   // its partitions (librdkafka reports them gone), so it hears the retriable LEADER_NOT_AVAILABLE.
   if (spu.cluster.brokers().length === 0)
     return createMetadataResponseTopic({ errorCode: errorCodes.LEADER_NOT_AVAILABLE, name });
-  if (!options.allowCreate) {
+  // `__` names are internal (`__consumer_offsets`, later `__transaction_state`): their owners create
+  // them with the layout and configs they need, never a client's Metadata request as a plain topic.
+  if (!options.allowCreate || isInternalTopic(name)) {
     const errorCode = (await existsElsewhere(name, spu))
       ? errorCodes.LEADER_NOT_AVAILABLE
       : errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
     return createMetadataResponseTopic({ errorCode, name });
   }
+  // This SPU's num.partitions and default.replication.factor, as Kafka's auto-create uses the
+  // settings of the broker that handles the request (in a cluster the SC would use its own).
   const created = await spu.admin.createTopic(
-    { name, partitions: -1, replicationFactor: -1, assignments: new Map(), configs: {} },
+    {
+      name,
+      partitions: spu.config.defaultPartitions,
+      replicationFactor: spu.config.defaultReplicationFactor,
+      assignments: new Map(),
+      configs: {},
+    },
     { validateOnly: false },
   );
   // Another request may have created it in the meantime: answer with whatever exists now.

@@ -38,10 +38,11 @@ const batchLeaveVersionMin = 3;
  * that arrives at the wrong SPU gets NOT_COORDINATOR, one for a group nobody joined UNKNOWN_MEMBER_ID.
  */
 export function findGroup(coordinator: GroupCoordinator, groupId: string, create: boolean): Group | number {
+  // Only JoinGroup creates a group here: one that members are about to join.
   if (groupId === '') return errorCodes.INVALID_GROUP_ID;
   const shard = coordinator.shardOf(groupId);
   if (typeof shard === 'number') return shard;
-  return coordinator.groupOf(shard, groupId, create) ?? errorCodes.UNKNOWN_MEMBER_ID;
+  return coordinator.groupOf(shard, groupId, create && 'join') ?? errorCodes.UNKNOWN_MEMBER_ID;
 }
 
 export function joinGroupHandler(

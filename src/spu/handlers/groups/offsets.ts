@@ -46,10 +46,7 @@ export function offsetCommitHandler(
       topic.partitions.map((partition) => ({
         topic: topic.name,
         partition: partition.partitionIndex,
-        errorCode:
-          (partition.committedMetadata?.length ?? 0) > coordinator.settings.offsetMetadataBytesMax
-            ? errorCodes.OFFSET_METADATA_TOO_LARGE
-            : errorCodes.NONE,
+        errorCode: entryProblem(coordinator, topic.name, partition),
         committed: {
           topic: topic.name,
           partition: partition.partitionIndex,
@@ -69,7 +66,8 @@ export function offsetCommitHandler(
             const entry = entries.find(
               (each) => each.topic === topic.name && each.partition === partition.partitionIndex,
             );
-            const errorCode = problem ?? entry?.errorCode ?? errorCodes.NONE;
+            const unknown = entry?.errorCode === errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+            const errorCode = unknown ? entry.errorCode : (problem ?? entry?.errorCode ?? errorCodes.NONE);
             return createOffsetCommitResponsePartition({
               partitionIndex: partition.partitionIndex,
               errorCode,
@@ -81,17 +79,36 @@ export function offsetCommitHandler(
   };
 }
 
+/**
+ * Why one partition's commit is refused before the group is asked, or NONE. As in Kafka, a topic or
+ * partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION whatever the group says, so
+ * a typo (or AlterConsumerGroupOffsets for a deleted topic) does not look like a stored commit.
+ */
+function entryProblem(
+  coordinator: GroupCoordinator,
+  topic: string,
+  partition: OffsetCommitRequest['topics'][number]['partitions'][number],
+): number {
+  if (!coordinator.partitionExists(topic, partition.partitionIndex))
+    return errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
+  if ((partition.committedMetadata?.length ?? 0) > coordinator.settings.offsetMetadataBytesMax)
+    return errorCodes.OFFSET_METADATA_TOO_LARGE;
+  return errorCodes.NONE;
+}
+
 /** Commits the entries without an error yet; answers an error code for all of them, or undefined. */
 async function commitOffsets(
   coordinator: GroupCoordinator,
   request: OffsetCommitRequest,
   entries: CommitEntry[],
 ): Promise<number | undefined> {
+  // Nothing to store: no group is created and nothing is written (Kafka answers without the group).
+  if (entries.every((entry) => entry.errorCode === errorCodes.UNKNOWN_TOPIC_OR_PARTITION)) return undefined;
   if (request.groupId === '') return errorCodes.INVALID_GROUP_ID;
   const shard = coordinator.shardOf(request.groupId);
   if (typeof shard === 'number') return shard;
   const generationId = request.generationIdOrMemberEpoch;
-  const group = coordinator.groupOf(shard, request.groupId, generationId < 0);
+  const group = coordinator.groupOf(shard, request.groupId, generationId < 0 && 'commit');
   if (group === undefined) return errorCodes.ILLEGAL_GENERATION;
   if (typeof group === 'number') return group;
   const identity = { memberId: request.memberId, groupInstanceId: request.groupInstanceId };
