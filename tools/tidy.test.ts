@@ -14,13 +14,14 @@ const src = join(root, 'src');
 const allowedImports: Record<string, readonly string[]> = {
   base: [],
   protocol: ['base'],
+  metadata: ['base', 'protocol'],
   storage: ['base', 'protocol'],
   net: ['base', 'protocol'],
-  spu: ['base', 'protocol', 'net', 'storage'],
-  sc: ['base', 'protocol', 'net'],
+  spu: ['base', 'protocol', 'metadata', 'net', 'storage'],
+  sc: ['base', 'protocol', 'metadata', 'net'],
   client: ['base', 'protocol', 'net'],
   cli: ['base', 'protocol', 'client'],
-  testing: ['base', 'protocol', 'net', 'storage', 'spu', 'sc', 'client', 'cli'],
+  testing: ['base', 'protocol', 'metadata', 'net', 'storage', 'spu', 'sc', 'client', 'cli'],
   '.': ['base', 'protocol', 'client'],
 };
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../../base/logger.ts';
 import type { Counter } from '../../base/metrics.ts';
+import { effectiveTopicConfig } from '../../metadata/topic-config.ts';
 import { batchAttributes, batchHeader, checkBatch, splitBatches } from '../../protocol/batch-header.ts';
 import type { Codec } from '../../protocol/compression/compression.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
@@ -13,7 +14,6 @@ import {
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
-import { effectiveTopicConfig } from '../../protocol/topic-config.ts';
 import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';

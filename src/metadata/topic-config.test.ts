@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isInternalTopic, topicNameProblem } from '../protocol/topic-names.ts';
 import { effectiveTopicConfig, topicConfigProblem, topicConfigsProblem } from './topic-config.ts';
-import { isInternalTopic, topicNameProblem } from './topic-names.ts';
 
 test('topic names follow Kafka rules', () => {
   for (const good of ['a', 'orders', 'orders.v1', 'A_b-c.9', 'x'.repeat(249)]) {
