@@ -2,16 +2,17 @@ import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
 import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { createRouter } from '../net/router.ts';
 import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
-import { adminHandlers } from './admin-handlers.ts';
 import type { ScConfig } from './config.ts';
+import { scHandlers } from './handlers/index.ts';
 import { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
+import { allocateProducerIdsHandler, ProducerIdAllocator } from './producer-ids.ts';
 import { type Connector, Reconciler } from './reconciler.ts';
-import { createScRouter } from './router.ts';
-import { StatusReports, spuHandlers } from './spu-handlers.ts';
 import { SpuRegistry } from './spu-registry.ts';
+import { StatusReports } from './status-reports.ts';
 import { TopicFrontend } from './topic-frontend.ts';
 
 /** Addresses a started SC is reachable at (ports resolved when 0 was asked for). */
@@ -108,10 +109,20 @@ export class Sc {
       await Promise.race([pushes.run(), bound]).finally(() => clearTimeout(timer));
       this.logger.info('spu shutting down cleanly; leadership moved', { spu: spuId });
     };
-    const router = createScRouter({
-      ...adminHandlers(topics, leadership.reassignments),
-      ...spuHandlers({ store, spus, topics, reports: new StatusReports(), leadership, shutDown }),
+    const allocateProducerIds = allocateProducerIdsHandler({
+      allocator: new ProducerIdAllocator(store),
+      isCurrent: (spuId, brokerEpoch) => spus.isCurrent(spuId, brokerEpoch),
     });
+    const services = {
+      store,
+      spus,
+      topics,
+      reports: new StatusReports(),
+      leadership,
+      shutDown,
+      allocateProducerIds,
+    };
+    const router = createRouter({ handlers: scHandlers(), services });
     const port = await this.#listen(router);
     this.#timer = setInterval(() => {
       spus.expireSessions();
