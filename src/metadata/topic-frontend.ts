@@ -1,6 +1,6 @@
 import type { Logger } from '../base/logger.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
-import { topicNameProblem } from '../protocol/topic-names.ts';
+import { isInternalTopic, topicCollisionKey, topicNameProblem } from '../protocol/topic-names.ts';
 import type {
   AdminResult,
   ConfigChange,
@@ -26,6 +26,8 @@ import {
 export interface TopicCatalog<Topic> {
   /** The declared shape of a topic, or undefined when it does not exist. */
   find(name: string): TopicShape | undefined;
+  /** Every topic's name. */
+  names(): Iterable<string>;
   /** SPU ids that explicit assignments may name. */
   knownSpuIds(): ReadonlySet<number>;
   /** Largest replication factor accepted now; undefined when a topic may wait for SPUs to join. */
@@ -47,6 +49,17 @@ function failure(errorCode: number, errorMessage: string): AdminResult {
 
 function unknownTopic(name: string): AdminResult {
   return failure(errorCodes.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+}
+
+/**
+ * Why a client may not change this existing topic: Tide's internal topics (the group offsets) are
+ * Tide's alone; deleting, growing or reconfiguring them would lose or misplace committed offsets.
+ */
+function changeProblem(name: string, topic: TopicShape | undefined): AdminResult | undefined {
+  if (topic === undefined) return unknownTopic(name);
+  if (isInternalTopic(name))
+    return failure(errorCodes.INVALID_REQUEST, `topic ${name} is internal; clients cannot change it`);
+  return undefined;
 }
 
 /**
@@ -81,7 +94,8 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
 
   deleteTopic(name: string): Promise<AdminResult> {
     return this.exclusive(async () => {
-      if (this.#catalog.find(name) === undefined) return unknownTopic(name);
+      const problem = changeProblem(name, this.#catalog.find(name));
+      if (problem !== undefined) return problem;
       await this.#catalog.delete(name);
       this.#logger.info('topic deleted', { topic: name });
       return ok;
@@ -95,7 +109,8 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
   ): Promise<AdminResult> {
     return this.exclusive(async () => {
       const topic = this.#catalog.find(name);
-      if (topic === undefined) return unknownTopic(name);
+      const refused = changeProblem(name, topic);
+      if (refused !== undefined || topic === undefined) return refused ?? unknownTopic(name);
       const problem =
         partitionGrowthProblem(name, topic.partitions, count, this.#defaults.partitionsPerTopicMax) ??
         this.#newAssignmentsProblem(topic, count, options.assignments);
@@ -113,7 +128,8 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
     options: { validateOnly: boolean },
   ): Promise<AdminResult> {
     return this.exclusive(async () => {
-      if (this.#catalog.find(name) === undefined) return unknownTopic(name);
+      const refused = changeProblem(name, this.#catalog.find(name));
+      if (refused !== undefined) return refused;
       const problem = topicConfigsProblem(configs);
       if (problem !== undefined) return failure(errorCodes.INVALID_CONFIG, problem);
       if (!options.validateOnly) await this.#setConfigs(name, configs);
@@ -128,7 +144,8 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
   ): Promise<AdminResult> {
     return this.exclusive(async () => {
       const topic = this.#catalog.find(name);
-      if (topic === undefined) return unknownTopic(name);
+      const refused = changeProblem(name, topic);
+      if (refused !== undefined || topic === undefined) return refused ?? unknownTopic(name);
       const configs: Record<string, string> = { ...topic.configs };
       for (const { name: key, operation, value } of operations) {
         const problem = applyConfigOperation(configs, key, operation, value);
@@ -159,6 +176,12 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
     if (nameProblem !== undefined) return failure(errorCodes.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.#catalog.find(spec.name) !== undefined)
       return failure(errorCodes.TOPIC_ALREADY_EXISTS, `topic ${spec.name} already exists`);
+    const collision = this.#collidingName(spec.name);
+    if (collision !== undefined)
+      return failure(
+        errorCodes.INVALID_TOPIC_EXCEPTION,
+        `topic ${spec.name} collides with existing topic ${collision}: '.' and '_' map to the same metric name`,
+      );
     // Explicit assignments come first: they decide the partition count and replication factor.
     const assignmentProblem = assignmentsProblem(spec.assignments, this.#catalog.knownSpuIds());
     if (assignmentProblem !== undefined) return assignmentProblem;
@@ -168,6 +191,12 @@ export class TopicFrontend<Topic> implements TopicChanges<Topic> {
     if (factorProblem !== undefined) return factorProblem;
     const configProblem = topicConfigsProblem(spec.configs);
     if (configProblem !== undefined) return failure(errorCodes.INVALID_CONFIG, configProblem);
+    return undefined;
+  }
+
+  #collidingName(name: string): string | undefined {
+    const key = topicCollisionKey(name);
+    for (const existing of this.#catalog.names()) if (topicCollisionKey(existing) === key) return existing;
     return undefined;
   }
 

@@ -98,6 +98,10 @@ class StoredTopics implements TopicCatalog<TopicRecord> {
     return this.get(name);
   }
 
+  names(): string[] {
+    return this.#store.list<TopicRecord>('topics').map((entry) => entry.key);
+  }
+
   /** SPUs that ever registered (online or not): explicit assignments may name any of them. */
   knownSpuIds(): ReadonlySet<number> {
     return new Set(this.#spus.list().map((spu) => spu.id));

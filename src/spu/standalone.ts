@@ -159,6 +159,10 @@ class LocalTopics implements TopicCatalog<TopicInfo> {
     return this.#store.get(name);
   }
 
+  names(): string[] {
+    return this.#store.list().map((record) => record.name);
+  }
+
   knownSpuIds(): ReadonlySet<number> {
     return new Set([this.#self.id]);
   }
