@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
-import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { MetricsRegistry } from '../base/metrics.ts';
+import { startMetricsServer } from '../net/metrics-server.ts';
 import { createRouter } from '../net/router.ts';
 import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
