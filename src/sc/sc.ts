@@ -7,14 +7,14 @@ import { createRouter } from '../net/router.ts';
 import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { ScConfig } from './config.ts';
+import { wireScCore } from './core.ts';
 import { scHandlers } from './handlers/index.ts';
-import { Leadership } from './leadership.ts';
+import type { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
 import { allocateProducerIdsHandler, ProducerIdAllocator } from './producer-ids.ts';
 import { type Connector, Reconciler } from './reconciler.ts';
 import { SpuRegistry } from './spu-registry.ts';
 import { StatusReports } from './status-reports.ts';
-import { TopicFrontend } from './topic-frontend.ts';
 
 /** Addresses a started SC is reachable at (ports resolved when 0 was asked for). */
 export interface ScEndpoints {
@@ -53,30 +53,26 @@ export class Sc {
     const store = await LocalMetadataStore.open(this.config.dataDir);
     const cluster = await SpuRegistry.startEpoch(store);
     let reconciler: Reconciler | undefined;
-    let leadership: Leadership | undefined;
-    const spus = new SpuRegistry({
+    const { spus, topics, leadership } = wireScCore({
       store,
       clock: this.clock,
+      logger: this.logger,
       sessionTimeoutMs: this.config.spuSessionTimeoutMs,
-      onChange: (spuId, online) => {
-        this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
-        leadership?.spuChanged(spuId, online);
-        reconciler?.spuChanged(spuId, online);
-        this.#repair(leadership);
-      },
-      onRestarted: (spuId) => leadership?.fenceRestarted(spuId) ?? Promise.resolve(),
-    });
-    const topics = new TopicFrontend({
-      store,
-      spus,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'topics' }),
+      autoRebalance: this.config.autoLeaderRebalance,
       defaults: {
         partitions: this.config.defaultPartitions,
         replicationFactor: this.config.defaultReplicationFactor,
         partitionsPerTopicMax: this.config.limits.partitionsPerTopicMax,
       },
-      onChange: () => reconciler?.markChanged(),
+      onSpuChange: (spuId, online, leadership) => {
+        this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
+        leadership.spuChanged(spuId, online);
+        reconciler?.spuChanged(spuId, online);
+        this.#repair(leadership);
+      },
+      onSpuRestarted: (spuId, leadership) => leadership.fenceRestarted(spuId),
+      onTopicsChange: () => reconciler?.markChanged(),
+      onLeadershipChange: () => reconciler?.markChanged(),
     });
     reconciler = new Reconciler({
       store,
@@ -89,16 +85,6 @@ export class Sc {
     });
     this.#reconciler = reconciler;
     const pushes = reconciler;
-    leadership = new Leadership({
-      store,
-      spus,
-      topics,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'leadership' }),
-      sessionTimeoutMs: this.config.spuSessionTimeoutMs,
-      autoRebalance: this.config.autoLeaderRebalance,
-      onChange: () => pushes.markChanged(),
-    });
     const elections = leadership;
     const shutDown = async (spuId: number): Promise<void> => {
       await elections.repair();
