@@ -61,7 +61,7 @@ export interface TopicWithPartitions {
   readonly partitions: readonly PartitionRecord[];
 }
 
-/** AlterConfigs with the full overrides of each topic in `topics` (those the SPU holds). */
+/** AlterConfigs with the full overrides of each topic in `topics` (every topic: any SPU describes them). */
 export function buildAlterConfigs(topics: readonly TopicRecord[]): AlterConfigsRequest {
   return createAlterConfigsRequest({
     validateOnly: false,
