@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { silentLogger } from '../src/base/logger.ts';
 import { KafkaConnection } from '../src/net/kafka-connection.ts';
+import { createRouter } from '../src/net/router.ts';
 import { Listener } from '../src/net/server.ts';
 import { apiKeys } from '../src/protocol/messages/api-keys.ts';
 import { errorCodes } from '../src/protocol/messages/error-codes.ts';
 import type { LeaderAndIsrRequest } from '../src/protocol/messages/leader-and-isr.ts';
 import type { UpdateMetadataRequest } from '../src/protocol/messages/update-metadata.ts';
-import { createScRouter } from '../src/sc/router.ts';
 import { makeTempDir, startTide, stopAll } from '../src/testing/processes.ts';
 
 /**
@@ -38,17 +38,20 @@ interface FakeSpu {
 async function startFakeSpu(id: number, scPort: number): Promise<FakeSpu> {
   const leaderAndIsr: LeaderAndIsrRequest[] = [];
   const updateMetadata: UpdateMetadataRequest[] = [];
-  const router = createScRouter({
-    33: async () => ({ throttleTimeMs: 0, responses: [] }),
-    6: async (request) => {
-      updateMetadata.push(request);
-      return { errorCode: 0 };
+  const router = createRouter({
+    services: undefined,
+    handlers: {
+      33: async () => ({ throttleTimeMs: 0, responses: [] }),
+      6: async (request) => {
+        updateMetadata.push(request);
+        return { errorCode: 0 };
+      },
+      4: async (request) => {
+        leaderAndIsr.push(request);
+        return { errorCode: 0, partitionErrors: [], topics: [] };
+      },
+      5: async () => ({ errorCode: 0, partitionErrors: [] }),
     },
-    4: async (request) => {
-      leaderAndIsr.push(request);
-      return { errorCode: 0, partitionErrors: [], topics: [] };
-    },
-    5: async () => ({ errorCode: 0, partitionErrors: [] }),
   });
   const limits = {
     connectionsMax: 10,

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { silentLogger } from '../src/base/logger.ts';
 import { KafkaConnection } from '../src/net/kafka-connection.ts';
+import { createRouter } from '../src/net/router.ts';
 import { Listener } from '../src/net/server.ts';
 import { apiKeys } from '../src/protocol/messages/api-keys.ts';
 import { errorCodes } from '../src/protocol/messages/error-codes.ts';
-import { createScRouter } from '../src/sc/router.ts';
 import { makeTempDir, startTide, stopAll } from '../src/testing/processes.ts';
 
 /**
@@ -31,11 +31,14 @@ async function fakeSpuEndpoint(): Promise<{ port: number; pushes: Push[]; close:
       pushes.push({ apiKey, request });
       return answer;
     };
-  const router = createScRouter({
-    33: record(apiKeys.AlterConfigs, { throttleTimeMs: 0, responses: [] }),
-    6: record(apiKeys.UpdateMetadata, { errorCode: 0 }),
-    4: record(apiKeys.LeaderAndIsr, { errorCode: 0, partitionErrors: [], topics: [] }),
-    5: record(apiKeys.StopReplica, { errorCode: 0, partitionErrors: [] }),
+  const router = createRouter({
+    services: undefined,
+    handlers: {
+      33: record(apiKeys.AlterConfigs, { throttleTimeMs: 0, responses: [] }),
+      6: record(apiKeys.UpdateMetadata, { errorCode: 0 }),
+      4: record(apiKeys.LeaderAndIsr, { errorCode: 0, partitionErrors: [], topics: [] }),
+      5: record(apiKeys.StopReplica, { errorCode: 0, partitionErrors: [] }),
+    },
   });
   const limits = {
     connectionsMax: 10,

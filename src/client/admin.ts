@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { KafkaConnection } from '../net/kafka-connection.ts';
+import { configOperations, configResourceTypes, configSources } from '../protocol/enumerations.ts';
 import { apiKeys } from '../protocol/messages/api-keys.ts';
 import {
   createCreatePartitionsRequest,
@@ -81,19 +82,18 @@ function isNotController(error: unknown): boolean {
   return error instanceof TideClientError && error.errorCode === errorCodes.NOT_CONTROLLER;
 }
 
-const resourceTypes = Object.freeze({ topic: 2, broker: 4 });
-const configOperations = Object.freeze({ set: 0, delete: 1 });
-const configSources: readonly ConfigSource[] = [
-  'unknown',
-  'topic',
-  'dynamic-broker',
-  'dynamic-default-broker',
-  'static-broker',
-  'default',
-  'broker-logger',
-  'client-metrics',
-  'group',
-];
+/** Kafka's config source codes, as the admin client names them. */
+const configSourceNames: Readonly<Record<number, ConfigSource>> = Object.freeze({
+  [configSources.UNKNOWN]: 'unknown',
+  [configSources.DYNAMIC_TOPIC_CONFIG]: 'topic',
+  [configSources.DYNAMIC_BROKER_CONFIG]: 'dynamic-broker',
+  [configSources.DYNAMIC_DEFAULT_BROKER_CONFIG]: 'dynamic-default-broker',
+  [configSources.STATIC_BROKER_CONFIG]: 'static-broker',
+  [configSources.DEFAULT_CONFIG]: 'default',
+  [configSources.DYNAMIC_BROKER_LOGGER_CONFIG]: 'broker-logger',
+  [configSources.CLIENT_METRICS_CONFIG]: 'client-metrics',
+  [configSources.GROUP_CONFIG]: 'group',
+});
 
 export class Admin {
   readonly #cluster: ClusterClient;
@@ -263,7 +263,7 @@ export class Admin {
       createDescribeConfigsRequest({
         resources: [
           createDescribeConfigsRequestResource({
-            resourceType: resourceTypes.topic,
+            resourceType: configResourceTypes.TOPIC,
             resourceName: topic,
             configurationKeys: options.keys === undefined ? null : [...options.keys],
           }),
@@ -288,7 +288,7 @@ export class Admin {
       createDescribeConfigsRequest({
         resources: [
           createDescribeConfigsRequestResource({
-            resourceType: resourceTypes.broker,
+            resourceType: configResourceTypes.BROKER,
             resourceName: String(spuId),
             configurationKeys: null,
           }),
@@ -315,7 +315,7 @@ export class Admin {
       createIncrementalAlterConfigsRequestAlterableConfig({
         name,
         value,
-        configOperation: value === null ? configOperations.delete : configOperations.set,
+        configOperation: value === null ? configOperations.DELETE : configOperations.SET,
       }),
     );
     await this.#withController(adminDefaults.timeoutMs, async () => {
@@ -324,7 +324,7 @@ export class Admin {
         createIncrementalAlterConfigsRequest({
           resources: [
             createIncrementalAlterConfigsRequestAlterConfigsResource({
-              resourceType: resourceTypes.topic,
+              resourceType: configResourceTypes.TOPIC,
               resourceName: topic,
               configs,
             }),
@@ -516,7 +516,7 @@ function toConfigEntry(config: DescribeConfigsResponseResourceResult): ConfigEnt
   return {
     name: config.name,
     value: config.value,
-    source: configSources[config.configSource] ?? 'unknown',
+    source: configSourceNames[config.configSource] ?? 'unknown',
     isDefault: config.isDefault || config.configSource === 5,
     readOnly: config.readOnly,
     sensitive: config.isSensitive,

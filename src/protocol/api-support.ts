@@ -99,8 +99,6 @@ export const apiSupport = {
   1002: { name: 'DescribeTopicStatus', minVersion: 0, maxVersion: 0 },
 } as const satisfies Readonly<Record<number, ApiSupport>>;
 
-export type ApiKey = keyof typeof apiSupport;
-
 const supportByKey: Readonly<Record<number, ApiSupport | undefined>> = apiSupport;
 
 /** The supported range of an API, or undefined when Tide does not speak it. */

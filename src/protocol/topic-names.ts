@@ -17,7 +17,20 @@ export function topicNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Names starting with "__" are internal (for example `__consumer_offsets`). */
+/**
+ * Topics Tide keeps for itself. Only these are internal: a user may name a topic `__anything`,
+ * and Kafka clients would hide such a topic if it were reported internal.
+ */
+export const internalTopicNames: ReadonlySet<string> = new Set(['__consumer_offsets']);
+
 export function isInternalTopic(name: string): boolean {
-  return name.startsWith('__');
+  return internalTopicNames.has(name);
+}
+
+/**
+ * The name Kafka derives metric names from: '.' and '_' map to the same character, so two topics
+ * whose names differ only there would share metrics, and Kafka refuses the second.
+ */
+export function topicCollisionKey(name: string): string {
+  return name.replaceAll('.', '_');
 }

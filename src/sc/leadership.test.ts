@@ -10,8 +10,8 @@ import {
   createAlterPartitionRequestTopicData,
 } from '../protocol/messages/alter-partition.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
+import { openScCore } from '../testing/sc-core.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
-import { openScCore } from './sc-test-kit.ts';
 import type { PartitionRecord } from './topic-records.ts';
 
 const dirs: string[] = [];

@@ -1,5 +1,6 @@
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
+import { effectiveTopicConfig } from '../metadata/topic-config.ts';
 import {
   type AlterPartitionRequest,
   type AlterPartitionRequestTopicData,
@@ -10,7 +11,6 @@ import {
   createAlterPartitionResponseTopicData,
 } from '../protocol/messages/alter-partition.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
-import { effectiveTopicConfig } from '../protocol/topic-config.ts';
 import { decideIsr, electAfterLoss, electPreferred, type IsOnline, noLeader } from './election.ts';
 import type { MetadataStore, MetadataWrite } from './metadata-store.ts';
 import { advanceReassignment, dropWrites } from './reassignment.ts';

@@ -1,3 +1,4 @@
+import { configResourceTypes } from '../protocol/enumerations.ts';
 import {
   type AlterConfigsRequest,
   createAlterConfigsRequest,
@@ -45,9 +46,6 @@ export const pushVersions = Object.freeze({
 /** LeaderAndIsr v5+ `type`: FULL replaces the SPU's whole set of partitions, INCREMENTAL adds to it. */
 export const leaderAndIsrTypes = Object.freeze({ incremental: 0, full: 1 });
 
-/** Kafka's ConfigResource type for topics. */
-const topicResourceType = 2;
-
 /** StopReplica's leader epoch meaning "delete whatever epoch you have" (Kafka's sentinel). */
 const deleteLeaderEpoch = -2;
 
@@ -63,13 +61,13 @@ export interface TopicWithPartitions {
   readonly partitions: readonly PartitionRecord[];
 }
 
-/** AlterConfigs with the full overrides of each topic in `topics` (those the SPU holds). */
+/** AlterConfigs with the full overrides of each topic in `topics` (every topic: any SPU describes them). */
 export function buildAlterConfigs(topics: readonly TopicRecord[]): AlterConfigsRequest {
   return createAlterConfigsRequest({
     validateOnly: false,
     resources: topics.map((topic) =>
       createAlterConfigsRequestResource({
-        resourceType: topicResourceType,
+        resourceType: configResourceTypes.TOPIC,
         resourceName: topic.name,
         configs: Object.entries(topic.configs).map(([name, value]) =>
           createAlterConfigsRequestAlterableConfig({ name, value }),

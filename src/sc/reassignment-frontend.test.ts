@@ -15,7 +15,7 @@ import {
 } from '../protocol/messages/alter-partition-reassignments.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
 import { createListPartitionReassignmentsRequest } from '../protocol/messages/list-partition-reassignments.ts';
-import { openScCore } from './sc-test-kit.ts';
+import { openScCore } from '../testing/sc-core.ts';
 import type { DeletionRecord, PartitionRecord } from './topic-records.ts';
 
 const dirs: string[] = [];

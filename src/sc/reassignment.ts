@@ -1,5 +1,5 @@
+import { replicasProblem } from '../metadata/topic-validation.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
-import { replicasProblem } from '../protocol/topic-validation.ts';
 import { type IsOnline, noLeader } from './election.ts';
 import type { MetadataStore, MetadataWrite } from './metadata-store.ts';
 import { type DeletionRecord, deletionKey, type PartitionRecord } from './topic-records.ts';

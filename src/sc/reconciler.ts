@@ -153,10 +153,11 @@ export class Reconciler {
         partitions: partitions.filter((p) => p.replicas.includes(spu.id)),
       }))
       .filter(({ partitions }) => partitions.length > 0);
+    // Every topic's configs, not only those the SPU holds: any SPU answers DescribeConfigs.
     const configs = await connection.request(
       apiKeys.AlterConfigs,
       pushVersions.alterConfigs,
-      buildAlterConfigs(held.map(({ topic }) => topic)),
+      buildAlterConfigs(all.map(({ topic }) => topic)),
     );
     for (const resource of configs.responses) {
       if (resource.errorCode !== errorCodes.NONE)

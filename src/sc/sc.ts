@@ -1,18 +1,20 @@
 import type { Server } from 'node:http';
 import { type Clock, systemClock } from '../base/clock.ts';
 import { Logger } from '../base/logger.ts';
-import { MetricsRegistry, startMetricsServer } from '../base/metrics.ts';
+import { MetricsRegistry } from '../base/metrics.ts';
+import { startMetricsServer } from '../net/metrics-server.ts';
+import { createRouter } from '../net/router.ts';
 import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
-import { adminHandlers } from './admin-handlers.ts';
 import type { ScConfig } from './config.ts';
-import { Leadership } from './leadership.ts';
+import { wireScCore } from './core.ts';
+import { scHandlers } from './handlers/index.ts';
+import type { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
+import { allocateProducerIdsHandler, ProducerIdAllocator } from './producer-ids.ts';
 import { type Connector, Reconciler } from './reconciler.ts';
-import { createScRouter } from './router.ts';
-import { StatusReports, spuHandlers } from './spu-handlers.ts';
 import { SpuRegistry } from './spu-registry.ts';
-import { TopicFrontend } from './topic-frontend.ts';
+import { StatusReports } from './status-reports.ts';
 
 /** Addresses a started SC is reachable at (ports resolved when 0 was asked for). */
 export interface ScEndpoints {
@@ -51,30 +53,28 @@ export class Sc {
     const store = await LocalMetadataStore.open(this.config.dataDir);
     const cluster = await SpuRegistry.startEpoch(store);
     let reconciler: Reconciler | undefined;
-    let leadership: Leadership | undefined;
-    const spus = new SpuRegistry({
+    const reports = new StatusReports();
+    const { spus, topics, leadership } = wireScCore({
       store,
+      replicaOffline: (spuId, topic, partition) => reports.get(spuId, topic, partition)?.offline === true,
       clock: this.clock,
+      logger: this.logger,
       sessionTimeoutMs: this.config.spuSessionTimeoutMs,
-      onChange: (spuId, online) => {
-        this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
-        leadership?.spuChanged(spuId, online);
-        reconciler?.spuChanged(spuId, online);
-        this.#repair(leadership);
-      },
-      onRestarted: (spuId) => leadership?.fenceRestarted(spuId) ?? Promise.resolve(),
-    });
-    const topics = new TopicFrontend({
-      store,
-      spus,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'topics' }),
+      autoRebalance: this.config.autoLeaderRebalance,
       defaults: {
         partitions: this.config.defaultPartitions,
         replicationFactor: this.config.defaultReplicationFactor,
         partitionsPerTopicMax: this.config.limits.partitionsPerTopicMax,
       },
-      onChange: () => reconciler?.markChanged(),
+      onSpuChange: (spuId, online, leadership) => {
+        this.logger.info(online ? 'spu online' : 'spu offline', { spu: spuId });
+        leadership.spuChanged(spuId, online);
+        reconciler?.spuChanged(spuId, online);
+        this.#repair(leadership);
+      },
+      onSpuRestarted: (spuId, leadership) => leadership.fenceRestarted(spuId),
+      onTopicsChange: () => reconciler?.markChanged(),
+      onLeadershipChange: () => reconciler?.markChanged(),
     });
     reconciler = new Reconciler({
       store,
@@ -87,18 +87,6 @@ export class Sc {
     });
     this.#reconciler = reconciler;
     const pushes = reconciler;
-    const reports = new StatusReports();
-    leadership = new Leadership({
-      store,
-      spus,
-      topics,
-      replicaOffline: (spuId, topic, partition) => reports.get(spuId, topic, partition)?.offline === true,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'leadership' }),
-      sessionTimeoutMs: this.config.spuSessionTimeoutMs,
-      autoRebalance: this.config.autoLeaderRebalance,
-      onChange: () => pushes.markChanged(),
-    });
     const elections = leadership;
     const shutDown = async (spuId: number): Promise<void> => {
       await elections.repair();
@@ -110,10 +98,20 @@ export class Sc {
       await Promise.race([pushes.run(), bound]).finally(() => clearTimeout(timer));
       this.logger.info('spu shutting down cleanly; leadership moved', { spu: spuId });
     };
-    const router = createScRouter({
-      ...adminHandlers(topics, leadership.reassignments),
-      ...spuHandlers({ store, spus, topics, reports, leadership, shutDown }),
+    const allocateProducerIds = allocateProducerIdsHandler({
+      allocator: new ProducerIdAllocator(store),
+      isCurrent: (spuId, brokerEpoch) => spus.isCurrent(spuId, brokerEpoch),
     });
+    const services = {
+      store,
+      spus,
+      topics,
+      reports,
+      leadership,
+      shutDown,
+      allocateProducerIds,
+    };
+    const router = createRouter({ handlers: scHandlers(), services });
     const port = await this.#listen(router);
     this.#timer = setInterval(() => {
       spus.expireSessions();

@@ -1,4 +1,4 @@
-import { topicConfigsProblem } from '../protocol/topic-config.ts';
+import { topicConfigsProblem } from '../metadata/topic-config.ts';
 import type { MetadataStore } from './metadata-store.ts';
 
 /**

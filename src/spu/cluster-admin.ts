@@ -1,4 +1,5 @@
 import type { Logger } from '../base/logger.ts';
+import { configOperationCodes } from '../metadata/config-requests.ts';
 import {
   createAlterConfigsRequest,
   createAlterConfigsRequestResource,
@@ -33,14 +34,6 @@ const createPartitionsVersion = 3;
 const alterConfigsVersion = 2;
 const incrementalAlterConfigsVersion = 1;
 const adminTimeoutMs = 30_000; // ms the SC may take for one change
-
-/** IncrementalAlterConfigs operation codes. */
-const operationCodes: Readonly<Record<ConfigOperation, number>> = {
-  set: 0,
-  delete: 1,
-  append: 2,
-  subtract: 3,
-};
 
 /**
  * Topic changes of an SPU in a cluster: each becomes an admin request to the SC, which decides.
@@ -152,7 +145,7 @@ export class ClusterAdmin implements TopicAdmin {
           configs: operations.map(({ name: key, operation, value }) =>
             createIncrementalAlterConfigsRequestAlterableConfig({
               name: key,
-              configOperation: operationCodes[operation],
+              configOperation: configOperationCodes[operation],
               value,
             }),
           ),

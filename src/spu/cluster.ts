@@ -38,53 +38,12 @@ export interface ClusterView {
   topic(name: string): TopicInfo | undefined;
 }
 
-/** The outcome of an admin change: NONE (0) or a Kafka error code with a message for people. */
-export interface AdminResult {
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
-}
+import type { AdminResult, ConfigOperation, NewTopic, TopicChanges } from '../metadata/topic-admin.ts';
 
-export interface CreateTopicSpec {
-  readonly name: string;
-  /** -1 = the SPU's default. */
-  readonly partitions: number;
-  /** -1 = the SPU's default. */
-  readonly replicationFactor: number;
-  /** Explicit assignment: partition → replica ids (empty when not given). */
-  readonly assignments: ReadonlyMap<number, readonly number[]>;
-  readonly configs: Readonly<Record<string, string>>;
-}
+export type { AdminResult, ConfigOperation };
 
-import type { ConfigOperation } from '../protocol/topic-validation.ts';
+/** A topic to create; -1 partitions or replication factor = the SPU's default. */
+export type CreateTopicSpec = NewTopic;
 
-export type { ConfigOperation };
-
-export interface TopicAdmin {
-  /** Creates a topic; on success (also with validateOnly) answers the topic as created. */
-  createTopic(
-    spec: CreateTopicSpec,
-    options: { validateOnly: boolean },
-  ): Promise<AdminResult & { topic?: TopicInfo }>;
-  deleteTopic(name: string): Promise<AdminResult>;
-  /**
-   * Grows the topic to `count` partitions. `assignments`, when given, places each new partition
-   * (replica ids, one entry per new partition).
-   */
-  createPartitions(
-    name: string,
-    count: number,
-    options: { validateOnly: boolean; assignments?: ReadonlyArray<readonly number[]> },
-  ): Promise<AdminResult>;
-  /** Replaces every config set on the topic with `configs` (AlterConfigs semantics). */
-  replaceConfigs(
-    name: string,
-    configs: Readonly<Record<string, string>>,
-    options: { validateOnly: boolean },
-  ): Promise<AdminResult>;
-  /** Applies operations one by one (IncrementalAlterConfigs semantics). */
-  alterConfigs(
-    name: string,
-    operations: ReadonlyArray<{ name: string; operation: ConfigOperation; value: string | null }>,
-    options: { validateOnly: boolean },
-  ): Promise<AdminResult>;
-}
+/** How handlers change topics; created topics are shown as this SPU shows any topic. */
+export type TopicAdmin = TopicChanges<TopicInfo>;

@@ -1,7 +1,7 @@
 import type { Clock } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
 import type { MetricsRegistry } from '../base/metrics.ts';
-import { effectiveTopicConfig } from '../protocol/topic-config.ts';
+import { effectiveTopicConfig } from '../metadata/topic-config.ts';
 import type { CleanupPolicy, LogConfig, TimestampType } from '../storage/config.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.ts';

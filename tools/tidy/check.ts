@@ -27,13 +27,14 @@ export const sizeLimits = Object.freeze({
 export const allowedImports: Readonly<Record<string, readonly string[]>> = Object.freeze({
   base: [],
   protocol: ['base'],
+  metadata: ['base', 'protocol'],
   storage: ['base', 'protocol'],
   net: ['base', 'protocol'],
-  spu: ['base', 'protocol', 'net', 'storage'],
-  sc: ['base', 'protocol', 'net'],
+  spu: ['base', 'protocol', 'metadata', 'net', 'storage'],
+  sc: ['base', 'protocol', 'metadata', 'net'],
   client: ['base', 'protocol', 'net'],
   cli: ['base', 'protocol', 'client'],
-  testing: ['base', 'protocol', 'net', 'storage', 'spu', 'sc', 'client', 'cli'],
+  testing: ['base', 'protocol', 'metadata', 'net', 'storage', 'spu', 'sc', 'client', 'cli'],
   '.': ['base', 'protocol', 'client'],
 });
 

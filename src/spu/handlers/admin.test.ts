@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { systemClock } from '../../base/clock.ts';
 import { silentLogger } from '../../base/logger.ts';
 import { MetricsRegistry } from '../../base/metrics.ts';
+import type { ApiKeyOf, RequestOf, ResponseOf } from '../../net/kafka-connection.ts';
 import { createAlterConfigsRequest } from '../../protocol/messages/alter-configs.ts';
 import { requestHeaderVersion, responseHeaderVersion } from '../../protocol/messages/api-keys.ts';
 import { type ApiCodec, apiCodecs } from '../../protocol/messages/codecs.ts';
@@ -41,10 +42,6 @@ import { spuHandlers } from './index.ts';
  * fields are checked as a client would see them. Storage is real, on a temp dir.
  */
 
-type Codecs = typeof apiCodecs;
-type RequestOf<K extends keyof Codecs> = Parameters<Codecs[K]['encodeRequest']>[1];
-type ResponseOf<K extends keyof Codecs> = ReturnType<Codecs[K]['decodeResponse']>;
-
 const keys = Object.freeze({
   Metadata: 3,
   CreateTopics: 19,
@@ -60,7 +57,7 @@ interface TestSpu {
   readonly services: SpuServices;
   readonly cluster: StandaloneCluster;
   readonly dataDir: string;
-  call<K extends keyof Codecs>(apiKey: K, version: number, request: RequestOf<K>): Promise<ResponseOf<K>>;
+  call<K extends ApiKeyOf>(apiKey: K, version: number, request: RequestOf<K>): Promise<ResponseOf<K>>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { type ConfigDescription, describeTopicConfigs } from '../../protocol/config-describe.ts';
+import { type ConfigDescription, describeTopicConfigs } from '../../metadata/config-describe.ts';
 import {
   createDescribeConfigsResponse,
   createDescribeConfigsResponseResourceResult,

@@ -37,6 +37,7 @@ import {
 import { createListPartitionReassignmentsResponse } from '../../protocol/messages/list-partition-reassignments.ts';
 import type { ApiHandler } from '../handler.ts';
 import type { HandlerTable } from '../request-router.ts';
+import { awaitCreatedPartitions, awaitCreatedTopics, awaitDeletedTopics } from './admin-wait.ts';
 
 /**
  * Admin requests in a cluster go to the SC, which decides (docs/CONTROL-PLANE.md, "Forwarded
@@ -75,12 +76,14 @@ const notController = errorCodes.NOT_CONTROLLER;
 /** The admin APIs an SPU in a cluster forwards to the SC instead of answering itself. */
 export function forwardedAdminHandlers(link: ForwardingLink): HandlerTable {
   return {
-    [apiKeys.CreateTopics]: forwardingHandler(apiKeys.CreateTopics, link, createTopicsUnreachable),
-    [apiKeys.DeleteTopics]: forwardingHandler(apiKeys.DeleteTopics, link, deleteTopicsUnreachable),
-    [apiKeys.CreatePartitions]: forwardingHandler(
-      apiKeys.CreatePartitions,
-      link,
-      createPartitionsUnreachable,
+    [apiKeys.CreateTopics]: awaitCreatedTopics(
+      forwardingHandler(apiKeys.CreateTopics, link, createTopicsUnreachable),
+    ),
+    [apiKeys.DeleteTopics]: awaitDeletedTopics(
+      forwardingHandler(apiKeys.DeleteTopics, link, deleteTopicsUnreachable),
+    ),
+    [apiKeys.CreatePartitions]: awaitCreatedPartitions(
+      forwardingHandler(apiKeys.CreatePartitions, link, createPartitionsUnreachable),
     ),
     [apiKeys.AlterConfigs]: forwardingHandler(apiKeys.AlterConfigs, link, alterConfigsUnreachable),
     [apiKeys.IncrementalAlterConfigs]: forwardingHandler(

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { InvalidRecordError } from '../../protocol/record-framing.ts';
-import { effectiveTopicConfig } from '../../protocol/topic-config.ts';
+import { effectiveTopicConfig } from '../../metadata/topic-config.ts';
 import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
 import { CodecSlots } from '../codec-slots.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';

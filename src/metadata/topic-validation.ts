@@ -1,4 +1,5 @@
-import { errorCodes } from './messages/error-codes.ts';
+import { errorCodes } from '../protocol/messages/error-codes.ts';
+import type { ConfigOperation } from './topic-admin.ts';
 import { topicConfigDefinitions, topicConfigProblem } from './topic-config.ts';
 
 /**
@@ -11,8 +12,6 @@ export interface AdminProblem {
   readonly errorCode: number;
   readonly errorMessage: string;
 }
-
-export type ConfigOperation = 'set' | 'delete' | 'append' | 'subtract';
 
 /** Why `replicas` cannot hold `partition` with `replicationFactor` copies on `spuIds`, or undefined. */
 export function replicasProblem(

@@ -1,4 +1,4 @@
-import { type Codec, codecUnavailableReason } from './compression/compression.ts';
+import { type Codec, codecUnavailableReason } from '../protocol/compression/compression.ts';
 
 /**
  * Topic-level configuration: the keys Tide understands, their types, defaults and bounds, and one
@@ -42,10 +42,12 @@ export const topicConfigDefinitions: Readonly<Record<string, ConfigDefinition>> 
     type: 'list',
     defaultValue: 'delete',
     documentation: 'delete old segments by time and size, compact to the latest record per key, or both',
+    // Each policy at most once: the log accepts only delete, compact or both (storage/config.ts).
     check: (value) => {
       const parts = value.split(',').map((part) => part.trim());
-      const ok = parts.length > 0 && parts.every((part) => part === 'delete' || part === 'compact');
-      return ok ? undefined : 'must be delete, compact, or compact,delete';
+      const known = parts.length > 0 && parts.every((part) => part === 'delete' || part === 'compact');
+      const once = new Set(parts).size === parts.length;
+      return known && once ? undefined : 'must be delete, compact, or compact,delete, each at most once';
     },
   },
   'compression.type': {

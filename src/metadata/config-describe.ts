@@ -1,3 +1,4 @@
+import { configSources, configTypes } from '../protocol/enumerations.ts';
 import { type ConfigType, topicConfigDefinitions } from './topic-config.ts';
 
 /**
@@ -6,27 +7,19 @@ import { type ConfigType, topicConfigDefinitions } from './topic-config.ts';
  * value comes from.
  */
 
-/** Kafka's ConfigSource codes (DescribeConfigs v1+, CreateTopics v5+). */
-export const configSources = Object.freeze({
-  UNKNOWN: 0,
-  DYNAMIC_TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_CONFIG: 2,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5,
-});
+export { configSources };
 
-/** Kafka's ConfigType codes (DescribeConfigs v3+). */
+/** Kafka's config type code of each config type Tide's definitions use. */
 export const configTypeCodes = Object.freeze({
-  boolean: 1,
-  string: 2,
-  int: 3,
-  short: 4,
-  long: 5,
-  double: 6,
-  list: 7,
-  class: 8,
-  password: 9,
+  boolean: configTypes.BOOLEAN,
+  string: configTypes.STRING,
+  int: configTypes.INT,
+  short: configTypes.SHORT,
+  long: configTypes.LONG,
+  double: configTypes.DOUBLE,
+  list: configTypes.LIST,
+  class: configTypes.CLASS,
+  password: configTypes.PASSWORD,
 } satisfies Record<ConfigType | 'short' | 'double' | 'class' | 'password', number>);
 
 export interface ConfigSynonym {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isInternalTopic, topicNameProblem } from '../protocol/topic-names.ts';
 import { effectiveTopicConfig, topicConfigProblem, topicConfigsProblem } from './topic-config.ts';
-import { isInternalTopic, topicNameProblem } from './topic-names.ts';
 
 test('topic names follow Kafka rules', () => {
   for (const good of ['a', 'orders', 'orders.v1', 'A_b-c.9', 'x'.repeat(249)]) {
@@ -12,6 +12,7 @@ test('topic names follow Kafka rules', () => {
   }
   assert.equal(isInternalTopic('__consumer_offsets'), true);
   assert.equal(isInternalTopic('_single'), false);
+  assert.equal(isInternalTopic('__mine'), false);
 });
 
 test('topic configs are type-checked and bounded', () => {
@@ -24,6 +25,9 @@ test('topic configs are type-checked and bounded', () => {
   assert.match(topicConfigProblem('retention.ms', '-2') ?? '', /at least -1/);
   assert.match(topicConfigProblem('max.message.bytes', '3000000000') ?? '', /out of range/);
   assert.match(topicConfigProblem('cleanup.policy', 'shred') ?? '', /delete, compact/);
+  // The log accepts each policy once; a repeated one must not get past the admin APIs.
+  assert.match(topicConfigProblem('cleanup.policy', 'delete,delete') ?? '', /at most once/);
+  assert.match(topicConfigProblem('cleanup.policy', 'compact, compact') ?? '', /at most once/);
   assert.match(topicConfigProblem('compression.type', 'brotli') ?? '', /one of/);
   assert.match(topicConfigProblem('no.such.config', '1') ?? '', /unknown topic config/);
   assert.match(topicConfigProblem('segment.bytes', null) ?? '', /needs a value/);
