@@ -1,6 +1,7 @@
 import { limits } from '../../base/limits.ts';
 import type { Logger } from '../../base/logger.ts';
 import type { Counter } from '../../base/metrics.ts';
+import { effectiveTopicConfig } from '../../metadata/topic-config.ts';
 import { batchAttributes, batchHeader, splitBatches } from '../../protocol/batch-header.ts';
 import { type Codec, codecIds, UnsupportedCodecError } from '../../protocol/compression/compression.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
@@ -15,7 +16,6 @@ import {
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { InvalidRecordError } from '../../protocol/record-framing.ts';
-import { effectiveTopicConfig } from '../../metadata/topic-config.ts';
 import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
 import { CodecSlots } from '../codec-slots.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
