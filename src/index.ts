@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /**
  * The package's public API: the client library (`Tide.connect`, producers, consumers, admin,
  * profiles, typed errors) and, for tools that speak Kafka directly, the protocol reader and writer.

@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /**
  * The package's `/testing` entry: a real Tide cluster for an application's own test suite, in one
  * line and with any test runner (node:test, vitest, jest):
