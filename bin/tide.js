@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `tide` command. Tide ships as TypeScript with no build step between a checkout and a working
-// CLI: the first run after any change to src/ bundles it with esbuild into
-// node_modules/.tide-<content hash>/, and every later run loads that bundle directly, which starts
-// several times faster and takes tens of MiB less memory than compiling each module on load. Where
-// bundling cannot work (no esbuild, a read-only install) or TIDE_LOADER=tsx is set, the sources run
-// through tsx's loader instead.
+// The `tide` command. Installed from the package, it runs the JavaScript that `npm run build`
+// compiled into dist/ (the package ships no sources, and needs neither esbuild nor tsx).
+// In a checkout there is no build step between an edit and a working CLI: the first run after any
+// change to src/ bundles it with esbuild into node_modules/.tide-<content hash>/, and every later
+// run loads that bundle directly, which starts several times faster and takes tens of MiB less
+// memory than compiling each module on load. Where bundling cannot work (no esbuild, a read-only
+// checkout) or TIDE_LOADER=tsx is set, the sources run through tsx's loader instead.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sources = join(root, 'src');
 const entry = join(sources, 'cli', 'main.ts');
+const compiledEntry = join(root, 'dist', 'cli', 'main.js');
 // Two levels below the root, like src/<layer>/, so the relative URLs the sources resolve against
 // import.meta.url (package.json, bin/tide.js) point at the same files from the bundle.
 const buildParent = join(root, 'node_modules');
@@ -82,21 +84,25 @@ function removeStaleBuilds(current) {
   }
 }
 
-let bundle;
-if (process.env.TIDE_LOADER !== 'tsx' && existsSync(entry)) {
-  try {
-    bundle = await bundledEntry();
-  } catch (error) {
-    process.stderr.write(
-      `tide: running from the sources (could not bundle them: ${error?.message ?? error})\n`,
-    );
-  }
-}
-process.setSourceMapsEnabled(true); // stack traces name the .ts sources either way
-if (bundle !== undefined) {
-  await import(pathToFileURL(bundle).href);
+process.setSourceMapsEnabled(true); // stack traces name the .ts sources in a checkout
+if (!existsSync(entry)) {
+  await import(pathToFileURL(compiledEntry).href);
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/cli/main.ts');
+  let bundle;
+  if (process.env.TIDE_LOADER !== 'tsx') {
+    try {
+      bundle = await bundledEntry();
+    } catch (error) {
+      process.stderr.write(
+        `tide: running from the sources (could not bundle them: ${error?.message ?? error})\n`,
+      );
+    }
+  }
+  if (bundle !== undefined) {
+    await import(pathToFileURL(bundle).href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import('../src/cli/main.ts');
+  }
 }

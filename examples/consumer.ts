@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/consumer.ts [BOOTSTRAP] [TOPIC] [--once]
  */
-import { Offset, Tide, valueToJson, valueToString } from '../src/index.ts';
+import { Offset, Tide, valueToJson, valueToString } from '@tidestream/tide';
 
 const [bootstrap = '127.0.0.1:9092', topic = 'example-events'] = process.argv
   .slice(2)

@@ -7,7 +7,7 @@
  * The topic is created when missing (3 partitions). Records with the same key always go to the same
  * partition (murmur2, as the Java client hashes keys), so each user's events stay in order.
  */
-import { jsonValue, Tide } from '../src/index.ts';
+import { jsonValue, Tide } from '@tidestream/tide';
 
 const bootstrap = process.argv[2] ?? '127.0.0.1:9092';
 const topic = process.argv[3] ?? 'example-events';

@@ -1,5 +1,6 @@
+/// <reference types="node" preserve="true" />
 /**
- * The `tide` package's public API: the client library (`Tide.connect`, producers, consumers, admin,
+ * The package's public API: the client library (`Tide.connect`, producers, consumers, admin,
  * profiles, typed errors) and, for tools that speak Kafka directly, the protocol reader and writer.
  */
 
@@ -103,7 +104,8 @@ export {
   valueToJson,
   valueToString,
 } from './client/records.ts';
-export { type SaslOptions, Tide, type TideConnectOptions, type TlsOptions } from './client/tide.ts';
+// TLS and SASL options are not exported until Tide supports them (connect refuses them today).
+export { Tide, type TideConnectOptions } from './client/tide.ts';
 export type { Codec } from './protocol/compression/compression.ts';
 export { ProtocolError } from './protocol/protocol-error.ts';
 export { Reader } from './protocol/reader.ts';

@@ -69,12 +69,17 @@ export async function startCluster(
     );
   // Stable ports: restartSc brings the SC back at the same address.
   const [scListen, scHttp] = (await stablePorts(2)) as [number, number];
-  let sc = await startSc(`127.0.0.1:${scListen}`, `127.0.0.1:${scHttp}`);
-  const scPorts = { listen: Number(sc.ready.port), http: Number(sc.ready.httpPort) };
-  const scAddress = `127.0.0.1:${scPorts.listen}`;
+  const scAddress = `127.0.0.1:${scListen}`;
   const startOne = (id: number): Promise<TestClusterSpu> =>
     startClusterSpu(id, { scAddress, dataDir: join(temp.path, `spu-${id}`), args: options.spuArgs ?? [] });
-  const spus = await Promise.all(Array.from({ length: options.spus }, (_, index) => startOne(index + 1)));
+  // The SC's address is known up front, so the SPUs start alongside it (each retries until the SC
+  // answers): the cluster is up after one process start rather than two.
+  const scStart = startSc(scAddress, `127.0.0.1:${scHttp}`);
+  const spuStarts = Array.from({ length: options.spus }, (_, index) => startOne(index + 1));
+  await allStarted([scStart, ...spuStarts], temp.remove);
+  let sc = await scStart;
+  const spus = await Promise.all(spuStarts);
+  const scPorts = { listen: scListen, http: Number(sc.ready.httpPort) };
   await waitForMembers(spus, options.spus);
   const everyProcess = (): TideProcess[] => [...spus.map((spu) => spu.process), sc];
   return {
@@ -112,6 +117,21 @@ export async function startCluster(
       await temp.remove();
     },
   };
+}
+
+/** Waits for every start; when one fails, kills the ones that started, cleans up and rethrows. */
+async function allStarted(
+  starts: readonly Promise<{ stop(signal?: NodeJS.Signals): Promise<unknown> }>[],
+  cleanUp: () => Promise<void>,
+): Promise<void> {
+  const outcomes = await Promise.allSettled(starts);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed === undefined) return;
+  await Promise.all(
+    outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.stop('SIGKILL') : undefined)),
+  );
+  await cleanUp();
+  throw failed.reason;
 }
 
 async function startClusterSpu(
