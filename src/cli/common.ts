@@ -23,7 +23,17 @@ export const exitCodes = Object.freeze({ success: 0, failure: 1, usage: 2 });
 
 export const cliDefaults = Object.freeze({
   reconnectTimeoutMs: 5_000, // ms the CLI keeps trying to reach a cluster before giving up
+  // ms a command that stops at the end (`consume -d`) waits for a partition's leader before failing:
+  // long enough for the controller to elect a new one after an SPU died (a few seconds)
+  leaderWaitMs: 15_000,
 });
+
+/** Writes `waiting: <reason>` on stderr, so that a command that waits never looks hung. */
+export function sayWaiting(context: CliContext): (reason: string) => void {
+  return (reason) => {
+    context.stderr.write(`waiting: ${reason}\n`);
+  };
+}
 
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {

@@ -7,9 +7,11 @@ import type { Isolation } from '../client/offset-lookup.ts';
 import {
   type CliContext,
   type ConnectionFlags,
+  cliDefaults,
   collect,
   integerArgument,
   parseFlag,
+  sayWaiting,
   UsageError,
   withConnectionOptions,
   withTide,
@@ -94,7 +96,7 @@ export function consumeCommand(context: CliContext): Command {
       await withTide(context, flags, async (tide) => {
         const consumer =
           groupOptions === undefined
-            ? tide.consumer(topic, { ...options, signal: stop.signal })
+            ? tide.consumer(topic, { ...options, onWait: sayWaiting(context), signal: stop.signal })
             : tide.consumer(topic, { ...groupOptions, signal: stop.signal });
         if (flags.output === 'table' && flags.format === undefined) context.stdout.write(tableHeading());
         if (flags.maxRecords === undefined) {
@@ -186,7 +188,8 @@ export function consumerOptions(flags: ConsumeFlags): ConsumerOptions {
   return {
     offset,
     isolation: flags.isolation,
-    ...(until === undefined ? {} : { until }),
+    // A reader that stops at the end gives up on a missing leader rather than wait forever.
+    ...(until === undefined ? {} : { until, leaderWaitMs: cliDefaults.leaderWaitMs }),
     ...(partitions.length === 0 ? {} : { partitions }),
     ...(flags.maxWait === undefined ? {} : { maxWaitMs: flags.maxWait }),
   };
