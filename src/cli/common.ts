@@ -7,7 +7,7 @@ import CliTable from 'cli-table3';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { TideError } from '../base/errors.ts';
-import { TideClientError } from '../client/errors.ts';
+import { clientErrorCodes, TideClientError } from '../client/errors.ts';
 import { Tide } from '../client/tide.ts';
 import { toYaml } from './yaml.ts';
 
@@ -190,7 +190,21 @@ export function reportFailure(context: CliContext, error: unknown): number {
     return exitCodes.usage;
   }
   context.stderr.write(`${red('error:')} ${describeError(error)}\n`);
+  const hint = nextStep(error);
+  if (hint !== undefined) context.stderr.write(`${hint}\n`);
   return exitCodes.failure;
+}
+
+/** What to try next after a failure to reach the cluster. */
+function nextStep(error: unknown): string | undefined {
+  if (!(error instanceof TideError)) return undefined;
+  if (error.code === clientErrorCodes.noBrokerAvailable) {
+    return 'Is the cluster running? `tide cluster status` shows the local cluster and `tide cluster start` starts it; `tide profile list` shows where profiles point.';
+  }
+  if (error.code === clientErrorCodes.wrongListener) {
+    return "Give an SPU's Kafka address: `tide cluster status` lists them (PORT column).";
+  }
+  return undefined;
 }
 
 function describeError(error: unknown): string {
