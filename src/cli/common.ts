@@ -7,6 +7,7 @@ import CliTable from 'cli-table3';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { TideError } from '../base/errors.ts';
+import { parseDuration } from '../base/units.ts';
 import { clientErrorCodes, TideClientError } from '../client/errors.ts';
 import { Tide } from '../client/tide.ts';
 import { toYaml } from './yaml.ts';
@@ -141,6 +142,21 @@ export function integerArgument(minimum: number): (text: string) => number {
     }
     return value;
   };
+}
+
+/**
+ * Milliseconds in a duration that names its unit (`7d`, `12h`, `30s`, `250ms`). A bare number is
+ * refused rather than read as milliseconds: `--retention-time 7` meant days to the person who typed
+ * it, and as 7 ms it would delete every record at once.
+ */
+export function parseDurationWithUnit(text: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    const number = text.trim();
+    throw new Error(
+      `"${number}" has no unit: say ${number}d, ${number}h, ${number}min, ${number}s or ${number}ms`,
+    );
+  }
+  return parseDuration(text);
 }
 
 /** Collects a repeatable option's values. */

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { parseBytes, parseDuration } from '../base/units.ts';
+import { parseBytes } from '../base/units.ts';
 import {
   type CliContext,
   type ConnectionFlags,
   collect,
   integerArgument,
   parseConfigPairs,
+  parseDurationWithUnit,
   parseFlag,
   UsageError,
   withConnectionOptions,
@@ -33,9 +34,15 @@ export function topicCreateCommand(context: CliContext): Command {
     .argument('<name>', 'topic name')
     .option('-p, --partitions <n>', 'number of partitions', integerArgument(1), 1)
     .option('-r, --replication <n>', 'replicas of each partition', integerArgument(1), 1)
-    .option('--retention-time <duration>', 'keep records this long (e.g. 7d, 12h)')
-    .option('--retention-bytes <size>', 'keep at most this much per partition (e.g. 10GiB)')
-    .option('--segment-size <size>', 'roll log segments at this size (e.g. 1GiB)')
+    .option('--retention-time <duration>', 'keep records this long, with a unit: 7d, 12h, 30min, 45s, 500ms')
+    .option(
+      '--retention-bytes <size>',
+      'keep at most this much per partition: 10GiB (2^30 bytes each), 10GB (10^9), or bytes',
+    )
+    .option(
+      '--segment-size <size>',
+      'roll log segments at this size: 1GiB (2^30 bytes), 1GB (10^9), or bytes',
+    )
     .option('--compression-type <codec>', 'producer, uncompressed, gzip, snappy, lz4 or zstd')
     .option('--cleanup-policy <policy>', 'delete, compact, or compact,delete')
     .option('--config <key=value>', 'any topic config (repeatable)', collect, [])
@@ -66,7 +73,9 @@ export function topicCreateCommand(context: CliContext): Command {
 function topicConfigs(flags: CreateFlags): Record<string, string> {
   const configs = parseConfigPairs(flags.config);
   if (flags.retentionTime !== undefined) {
-    configs['retention.ms'] = String(parseFlag('--retention-time', flags.retentionTime, parseDuration));
+    configs['retention.ms'] = String(
+      parseFlag('--retention-time', flags.retentionTime, parseDurationWithUnit),
+    );
   }
   if (flags.retentionBytes !== undefined) {
     configs['retention.bytes'] = String(parseFlag('--retention-bytes', flags.retentionBytes, parseBytes));
