@@ -14,7 +14,7 @@ import type { ClusterClient, TopicMetadata } from './cluster-client.ts';
 import { isRetriable, kafkaError, TideClientError } from './errors.ts';
 import { Offset } from './offset.ts';
 import { type Isolation, isolationLevel, resetOffset, resolveOffsets } from './offset-lookup.ts';
-import type { Header } from './records.ts';
+import { ConsumedRecord, type Header } from './records.ts';
 
 /**
  * The consumer: reads one topic's partitions (all, or a chosen few) from a start position, without a
@@ -66,7 +66,7 @@ export interface ConsumerOptions {
   readonly signal?: AbortSignal;
 }
 
-/** One consumed record. */
+/** One consumed record (a ConsumedRecord: `JSON.stringify(record)` gives its RecordJson). */
 export interface ConsumerRecord {
   readonly topic: string;
   readonly partition: number;
@@ -555,15 +555,17 @@ export class FetchRun {
     for (const record of decodeRecordBatch(batch).records) {
       if (record.offset < state.position) continue;
       if (state.end !== undefined && record.offset >= state.end) break;
-      records.push({
-        topic: state.topic,
-        partition: state.partition,
-        offset: record.offset,
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-        timestamp: Number(record.timestamp),
-      });
+      records.push(
+        new ConsumedRecord(
+          state.topic,
+          state.partition,
+          record.offset,
+          record.key,
+          record.value,
+          record.headers,
+          Number(record.timestamp),
+        ),
+      );
     }
   }
 
