@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { isPortFree } from '../../src/cli/local-cluster.ts';
+import { stablePortRange } from '../../src/testing/ports.ts';
 
 /** Runs the real `tide` command for CLI tests, with its own profiles file and no colours. */
 
@@ -49,4 +51,22 @@ export function tideCli(args: readonly string[], options: TideRunOptions = {}): 
     );
     child.stdin?.end(options.input ?? '');
   });
+}
+
+/**
+ * A base port whose whole local-cluster layout for `spus` SPUs (SC at P-89/P-88, SPU n at P+n-1,
+ * P+100+n-1, P+200+n-1) is free now, from the stable range so it stays ours across restarts.
+ */
+export async function freeBasePort(spus: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base =
+      stablePortRange.min +
+      100 +
+      Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min - 300));
+    const spuPorts = Array.from({ length: spus }, (_, n) => [base + n, base + 100 + n, base + 200 + n]);
+    const ports = [base - 89, base - 88, ...spuPorts.flat()];
+    const free = await Promise.all(ports.map((port) => isPortFree(port)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free port range found');
 }
