@@ -76,6 +76,8 @@ describe('the CLI after an SPU died', () => {
         [1, 'offline'],
       ],
     );
+    const json = await tideCli(['partition', 'list', '-t', topic, '-O', 'json', '--bootstrap', survivor]);
+    assert.doesNotMatch(json.stdout, /: -1\b/, 'unknown values are null in JSON, not -1');
     const described = await tideCli(['topic', 'describe', topic, '-O', 'json', '--bootstrap', survivor]);
     assert.equal(described.code, 0, described.stderr);
     const details = (

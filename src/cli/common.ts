@@ -36,6 +36,11 @@ export function sayWaiting(context: CliContext): (reason: string) => void {
   };
 }
 
+/** A failure the command already described on stdout (`-O json`): only stderr and the exit code follow. */
+export class ReportedFailure extends Error {
+  override name = 'ReportedFailure';
+}
+
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -193,22 +198,61 @@ export function configureTree(command: Command): void {
   for (const sub of command.commands) configureTree(sub);
 }
 
-/** Writes the error for a failed command and returns the exit code. */
-export function reportFailure(context: CliContext, error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander already printed its message (or the help / version text).
-    if (error.exitCode === 0) return exitCodes.success;
-    return exitCodes.usage;
+/**
+ * The `-O` / `--output` format an argument list asks for, if any (main.ts reads it so that a failure
+ * under `-O json` can be reported as JSON too).
+ */
+export function requestedOutput(args: readonly string[]): string | undefined {
+  let found: string | undefined;
+  args.forEach((arg, index) => {
+    if (arg === '-O' || arg === '--output') found = args[index + 1];
+    else if (arg.startsWith('--output=')) found = arg.slice('--output='.length);
+    else if (arg.startsWith('-O') && arg.length > 2) found = arg.slice(2);
+  });
+  return found;
+}
+
+/**
+ * Writes the error for a failed command and returns the exit code. Under `-O json` or `-O yaml` an
+ * error object also goes to stdout, so a script reading stdout learns what failed.
+ */
+export function reportFailure(
+  context: CliContext,
+  error: unknown,
+  options: { output?: string | undefined } = {},
+): number {
+  const code = exitCodeOf(error);
+  if (code === exitCodes.success) return code;
+  const described = error instanceof ReportedFailure;
+  if (!described && (options.output === 'json' || options.output === 'yaml')) {
+    printData(context, options.output, { error: errorObject(error, code) });
   }
+  // Commander already printed its own messages (or the help / version text).
+  if (error instanceof CommanderError) return code;
   const red = (text: string): string => (context.stderr.isTTY === true ? pc.red(text) : text);
   if (error instanceof UsageError) {
     context.stderr.write(`${red('error:')} ${error.message}\n(add --help for usage)\n`);
-    return exitCodes.usage;
+    return code;
   }
   context.stderr.write(`${red('error:')} ${describeError(error)}\n`);
   const hint = nextStep(error);
   if (hint !== undefined) context.stderr.write(`${hint}\n`);
-  return exitCodes.failure;
+  return code;
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.success : exitCodes.usage;
+  return error instanceof UsageError ? exitCodes.usage : exitCodes.failure;
+}
+
+/** `{ code, kafkaError?, message, exitCode }` for scripts. */
+function errorObject(error: unknown, exitCode: number): Record<string, unknown> {
+  const kafka = error instanceof TideClientError ? { kafkaError: error.errorName } : {};
+  let code = 'ERROR';
+  if (error instanceof TideError) code = error.code;
+  else if (error instanceof CommanderError || error instanceof UsageError) code = 'USAGE';
+  const message = error instanceof Error ? error.message.replace(/^error: /, '') : String(error);
+  return { code, ...kafka, message, exitCode };
 }
 
 /** What to try next after a failure to reach the cluster. */

@@ -63,7 +63,15 @@ function listCommand(context: CliContext): Command {
         printData(
           context,
           flags.output,
-          partitions.map((p) => ({ ...p, status: partitionState(p) })),
+          partitions.map((p) => ({
+            ...p,
+            // Unknown is null for scripts, not Kafka's -1.
+            leaderId: p.leaderId < 0 ? null : p.leaderId,
+            logStartOffset: knownOffset(p.logStartOffset),
+            highWatermark: knownOffset(p.highWatermark),
+            logEndOffset: knownOffset(p.logEndOffset),
+            status: partitionState(p),
+          })),
         );
       else if (partitions.length === 0) context.stdout.write('no partitions\n');
       else printPartitions(context, partitions);
@@ -226,4 +234,8 @@ function reassignmentsCommand(context: CliContext): Command {
 
 function offset(value: bigint): string | null {
   return value < 0n ? null : value.toString();
+}
+
+function knownOffset(value: bigint): bigint | null {
+  return value < 0n ? null : value;
 }

@@ -6,11 +6,14 @@ import {
   type ConnectionFlags,
   collect,
   integerArgument,
+  type OutputFormat,
   parseConfigPairs,
   parseDurationWithUnit,
   parseFlag,
+  printData,
   UsageError,
   withConnectionOptions,
+  withOutputOption,
   withTide,
 } from './common.ts';
 
@@ -25,6 +28,7 @@ interface CreateFlags extends ConnectionFlags {
   readonly config: string[];
   readonly replicaAssignment?: string;
   readonly dryRun: boolean;
+  readonly output: OutputFormat;
 }
 
 /** `tide topic create NAME`: creates a topic, with its configs given as flags or `--config k=v`. */
@@ -48,7 +52,7 @@ export function topicCreateCommand(context: CliContext): Command {
     .option('--config <key=value>', 'any topic config (repeatable)', collect, [])
     .option('--replica-assignment <file>', 'JSON file placing each partition: [[1,2],[2,3],…] of SPU ids')
     .option('--dry-run', 'validate only, create nothing', false);
-  return withConnectionOptions(command).action(async (name: string, flags: CreateFlags) => {
+  return withOutputOption(withConnectionOptions(command)).action(async (name: string, flags: CreateFlags) => {
     const configs = topicConfigs(flags);
     const assignments =
       flags.replicaAssignment === undefined ? undefined : await readAssignments(flags.replicaAssignment);
@@ -60,10 +64,15 @@ export function topicCreateCommand(context: CliContext): Command {
         validateOnly: flags.dryRun,
         ...(assignments === undefined ? {} : { assignments }),
       });
+      if (flags.output !== 'table') {
+        printData(context, flags.output, { ...created, name, created: !flags.dryRun });
+        return;
+      }
+      const partitions = created.partitions === 1 ? '1 partition' : `${created.partitions} partitions`;
       context.stdout.write(
         flags.dryRun
           ? `topic "${name}" is valid (dry run: nothing created)\n`
-          : `topic "${name}" created (${created.partitions} partitions, replication ${created.replicationFactor})\n`,
+          : `topic "${name}" created (${partitions}, replication ${created.replicationFactor})\n`,
       );
     });
   });
