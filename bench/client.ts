@@ -7,6 +7,10 @@
  * - consume: Tide's Consumer reading the topic from the beginning to the end with `batches()`; kcat -C
  *   -e reading it into /dev/null.
  *
+ * - CLI produce: `tide produce -f FILE` beside `kcat -P -l FILE` on a file of 1,000,000 short lines
+ *   (`event-N`; 100,000 with --quick), both with their default settings (acks=all), each timed from
+ *   process start to exit, as a person at the terminal sees it (goal: Tide within 2× of kcat).
+ *
  * Both are timed end to end: Tide from connecting to the last acknowledgement (or record), kcat from
  * process start to exit (so librdkafka's start-up and metadata are included, as Tide's connect is).
  * MB/s counts record values (10^6 bytes per second). Ratio = Tide / kcat (goal ≥ 0.8).
@@ -27,6 +31,8 @@ import type { BenchOptions } from './main.ts';
 
 const recordBytes = 1024; // bytes of each record value
 const benchRecords = 300_000; // records per case (30,000 with --quick)
+const cliLines = 1_000_000; // lines of the CLI produce file (100,000 with --quick)
+const tideBin = join(import.meta.dirname, '..', 'bin', 'tide.js');
 const execFileAsync = promisify(execFile);
 
 interface Row {
@@ -93,6 +99,31 @@ async function kcatProduce(spu: TestSpu, topic: string, file: string, count: num
   return { name: 'kcat -P (acks=1, linger 5 ms, batch 1 MiB)', seconds: elapsedS(started), records: count };
 }
 
+/** `tide produce -f` or `kcat -P -l` of `file`, from process start to exit. */
+async function cliProduce(
+  spu: TestSpu,
+  tool: 'tide' | 'kcat',
+  topic: string,
+  file: string,
+  count: number,
+): Promise<Row> {
+  const [command, args, name] =
+    tool === 'tide'
+      ? [
+          process.execPath,
+          [tideBin, 'produce', topic, '-f', file, '--bootstrap', spu.bootstrap],
+          'tide produce -f',
+        ]
+      : ['/usr/bin/kcat', ['-P', '-b', spu.bootstrap, '-t', topic, '-l', file], 'kcat -P -l'];
+  const started = process.hrtime.bigint();
+  await execFileAsync(command, args, { timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } });
+  return {
+    name: `${name} (${count.toLocaleString('en-US')} lines, defaults)`,
+    seconds: elapsedS(started),
+    records: count,
+  };
+}
+
 async function tideConsume(spu: TestSpu, topic: string): Promise<Row> {
   const started = process.hrtime.bigint();
   const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap] });
@@ -124,8 +155,8 @@ async function kcatConsume(spu: TestSpu, topic: string): Promise<Row> {
   return { name: 'kcat -C -e (offsets to a pipe)', seconds: elapsedS(started), records: lines };
 }
 
-function cells(row: Row, against: Row | undefined): string[] {
-  const mbps = (row.records * recordBytes) / row.seconds / 1e6;
+function cells(row: Row, against: Row | undefined, bytesPerRecord = recordBytes): string[] {
+  const mbps = (row.records * bytesPerRecord) / row.seconds / 1e6;
   const ratio = against === undefined ? '—' : (against.seconds / row.seconds).toFixed(2);
   return [
     row.name,
@@ -134,6 +165,19 @@ function cells(row: Row, against: Row | undefined): string[] {
     `${row.records} in ${row.seconds.toFixed(2)} s`,
     ratio,
   ];
+}
+
+/** The CLI case: kcat first, then tide, on the same file of short lines. */
+async function cliCases(spu: TestSpu, dir: string, count: number): Promise<string[][]> {
+  const file = join(dir, 'events.txt');
+  const lines = Array.from({ length: count }, (_, index) => `event-${index}`);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const averageBytes = lines.join('').length / count;
+  await createTopic(spu, 'bench-cli-kcat');
+  await createTopic(spu, 'bench-cli-tide');
+  const kcat = await cliProduce(spu, 'kcat', 'bench-cli-kcat', file, count);
+  const tide = await cliProduce(spu, 'tide', 'bench-cli-tide', file, count);
+  return [cells(kcat, undefined, averageBytes), cells(tide, kcat, averageBytes)];
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -157,6 +201,7 @@ export async function run(options: BenchOptions): Promise<void> {
     }
     rows.push(cells(kcatProduced, undefined), cells(tideProduced, kcatProduced));
     rows.push(cells(kcatConsumed, undefined), cells(tideConsumed, kcatConsumed));
+    rows.push(...(await cliCases(spu, dir.path, options.quick ? cliLines / 10 : cliLines)));
   } finally {
     await spu.stop('SIGTERM');
     await stopAll();

@@ -3,19 +3,19 @@
  * ones until Ctrl-C (or until it is idle at the end, with --once).
  *
  *   npx tsx examples/consumer.ts [BOOTSTRAP] [TOPIC] [--once]
+ *
+ * Without BOOTSTRAP (or with `-`) it connects to the current profile's cluster.
  */
 import { Offset, Tide, valueToJson, valueToString } from '@tidestream/tide';
 
-const [bootstrap = '127.0.0.1:9092', topic = 'example-events'] = process.argv
-  .slice(2)
-  .filter((a) => !a.startsWith('--'));
+const [bootstrap = '-', topic = 'example-events'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const once = process.argv.includes('--once');
 
 // Ctrl-C aborts the signal, which ends the for-await loop normally.
 const stop = new AbortController();
 process.once('SIGINT', () => stop.abort());
 
-const tide = await Tide.connect({ bootstrap });
+const tide = await Tide.connect(bootstrap === '-' ? {} : { bootstrap });
 try {
   const consumer = tide.consumer(topic, {
     offset: Offset.beginning(),

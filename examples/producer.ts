@@ -1,18 +1,20 @@
 /**
  * A runnable producer: sends a few JSON events, keyed by user, and prints where each landed.
  *
- *   tide spu &                         # a local SPU on 127.0.0.1:9092
+ *   npx tide cluster start             # once: a local cluster, made the current profile
  *   npx tsx examples/producer.ts [BOOTSTRAP] [TOPIC]
+ *
+ * Without BOOTSTRAP (or with `-`) it connects to the current profile's cluster.
  *
  * The topic is created when missing (3 partitions). Records with the same key always go to the same
  * partition (murmur2, as the Java client hashes keys), so each user's events stay in order.
  */
 import { jsonValue, Tide } from '@tidestream/tide';
 
-const bootstrap = process.argv[2] ?? '127.0.0.1:9092';
+const bootstrap = process.argv[2];
 const topic = process.argv[3] ?? 'example-events';
 
-const tide = await Tide.connect({ bootstrap });
+const tide = await Tide.connect(bootstrap === undefined || bootstrap === '-' ? {} : { bootstrap });
 try {
   const admin = tide.admin();
   const existing = await admin.listTopics();

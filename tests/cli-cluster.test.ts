@@ -7,9 +7,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isPortFree } from '../src/cli/local-cluster.ts';
-import { stablePortRange } from '../src/testing/ports.ts';
 import { makeTempDir } from '../src/testing/processes.ts';
+import { freeBasePort } from './helpers/cli-kit.ts';
 
 const tideBin = resolve(import.meta.dirname, '..', 'bin', 'tide.js');
 
@@ -37,24 +36,6 @@ function run(
     });
     child.stdin?.end(input ?? '');
   });
-}
-
-/** A base port whose whole 3-SPU layout (SC at P-89/P-88, SPUs at P+n, P+100+n, P+200+n) is free. */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base =
-      stablePortRange.min +
-      100 +
-      Math.floor(Math.random() * (stablePortRange.max - stablePortRange.min - 300));
-    const ports = [
-      base - 89,
-      base - 88,
-      ...[0, 1, 2].flatMap((n) => [base + n, base + 100 + n, base + 200 + n]),
-    ];
-    const free = await Promise.all(ports.map((port) => isPortFree(port)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no free port range found');
 }
 
 function alive(pid: number): boolean {
@@ -111,7 +92,7 @@ describe('tide cluster', () => {
     temp = await makeTempDir('tide-cli-cluster-');
     dataDir = join(temp.path, 'local');
     profilesPath = join(temp.path, 'config.toml');
-    basePort = await freeBasePort();
+    basePort = await freeBasePort(3);
   });
 
   after(async () => {
@@ -190,6 +171,10 @@ describe('tide cluster', () => {
     const crashed = before.spus[1]!.pid!;
     process.kill(crashed, 'SIGKILL');
     await waitGone([crashed]);
+    const status = await tide('cluster', 'status', '--data-dir', dataDir);
+    assert.equal(status.code, 1, 'status exits 1 while a process is stopped');
+    assert.match(status.stdout, /spu-2\s+-\s+stopped/);
+    assert.match(status.stderr, /not healthy: spu-2 stopped/);
     const relayout = await tide('cluster', 'start', '--data-dir', dataDir, '--spus', '4');
     assert.equal(relayout.code, 1);
     assert.match(relayout.stderr, /part of the local cluster .* is running/);

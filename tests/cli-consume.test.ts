@@ -92,7 +92,7 @@ describe('tide consume', () => {
         timestamp: timestampMs,
         key: 'k-b0',
         value: 'b0',
-        headers: { src: 'test' },
+        headers: [{ key: 'src', value: 'test' }],
       },
     ]);
     const raw = await runTide([
@@ -107,11 +107,50 @@ describe('tide consume', () => {
       '-O',
       'raw',
     ]);
-    assert.equal(raw.stdout, 'a0a1a2');
+    assert.equal(raw.stdout, 'a0\na1\na2\n', 'values end with the separator, a newline by default');
     const table = await consume('-H', '2', '-p', '0', '-O', 'table');
     assert.match(table[0]!, /^PARTITION\s+OFFSET\s+TIME\s+KEY\s+VALUE$/);
     assert.match(table[1]!, /^0\s+0\s+2023-11-14T22:13:20.000Z\s+k-a0\s+a0$/);
     assert.equal(table.length, 3);
+  });
+
+  test('-O yaml, --encoding base64|hex for binary data, repeated header keys, --separator', async () => {
+    const cluster = await ClusterClient.connect({ bootstrap: [spu.bootstrap] });
+    await createTopic(spu, 'binary', 1);
+    const producer = new Producer(cluster, 'binary');
+    const bytes = Buffer.from([0xff, 0x00, 0xfe]);
+    await producer.send({
+      key: bytes,
+      value: bytes,
+      headers: [
+        { key: 'hop', value: Buffer.from('a') },
+        { key: 'hop', value: Buffer.from('b') },
+      ],
+    });
+    await producer.send({ value: 'second' });
+    await producer.close();
+    await cluster.close();
+    const read = async (...args: string[]) => {
+      const result = await runTide(['consume', 'binary', '--bootstrap', spu.bootstrap, '-d', ...args]);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout;
+    };
+    const [base64] = (await read('-B', '-O', 'json', '--encoding', 'base64'))
+      .split('\n')
+      .map((line) => JSON.parse(line || 'null'));
+    assert.deepEqual([base64.key, base64.value], ['/wD+', '/wD+']);
+    assert.deepEqual(base64.headers, [
+      { key: 'hop', value: 'YQ==' },
+      { key: 'hop', value: 'Yg==' },
+    ]);
+    assert.equal((await read('--encoding', 'hex', '-k', '-H', '1')).trim(), '[ff00fe] ff00fe');
+    const yaml = await read('-B', '-O', 'yaml');
+    assert.equal(yaml.match(/^---$/gm)?.length, 2, yaml);
+    assert.match(yaml, /^offset: 1$/m);
+    assert.match(yaml, /^value: second$/m);
+    assert.match(yaml, /^headers:\n {2}- key: hop\n {4}value: a\n {2}- key: hop\n {4}value: b$/m);
+    assert.equal(await read('-O', 'raw', '--separator', '', '-T', '1'), 'second');
+    assert.equal(await read('-O', 'raw', '--separator', '\\0', '-T', '1'), 'second\0');
   });
 
   test('--isolation read_committed reads the same (no transactions here)', async () => {

@@ -79,7 +79,11 @@ export function clusterCommand(context: CliContext, options: ClusterCommandOptio
       }),
   );
   cluster.addCommand(
-    withOutputOption(new Command('status').description('show the processes of the local cluster'))
+    withOutputOption(
+      new Command('status').description(
+        'show the processes of the local cluster; exit code 0 when all run and are healthy, else 1',
+      ),
+    )
       .option('--data-dir <dir>', dataDir()[1], dataDir()[2])
       .action(async (flags: { dataDir: string; output: OutputFormat }) => {
         await printStatus(context, flags.dataDir, flags.output);
@@ -163,10 +167,17 @@ async function printStatus(context: CliContext, dir: string, output: OutputForma
       ),
     ),
   ]);
-  if (output !== 'table') {
-    printData(context, output, { dataDir: dir, processes: rows });
-    return;
+  if (output !== 'table') printData(context, output, { dataDir: dir, processes: rows });
+  else printStatusTable(context, rows);
+  // Scripts and health checks read the exit code: 0 only when every process runs and is healthy.
+  const unwell = rows.filter((row) => row.health !== 'healthy');
+  if (unwell.length > 0) {
+    const what = unwell.map((row) => `${row.name} ${row.running ? row.health : 'stopped'}`).join(', ');
+    throw new Error(`the local cluster is not healthy: ${what}`);
   }
+}
+
+function printStatusTable(context: CliContext, rows: readonly ProcessStatus[]): void {
   printTable(
     context,
     ['NAME', 'PID', 'STATUS', 'PORTS', 'HEALTH'],

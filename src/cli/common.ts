@@ -7,7 +7,8 @@ import CliTable from 'cli-table3';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { TideError } from '../base/errors.ts';
-import { TideClientError } from '../client/errors.ts';
+import { parseDuration } from '../base/units.ts';
+import { clientErrorCodes, TideClientError } from '../client/errors.ts';
 import { Tide } from '../client/tide.ts';
 import { toYaml } from './yaml.ts';
 
@@ -23,7 +24,22 @@ export const exitCodes = Object.freeze({ success: 0, failure: 1, usage: 2 });
 
 export const cliDefaults = Object.freeze({
   reconnectTimeoutMs: 5_000, // ms the CLI keeps trying to reach a cluster before giving up
+  // ms a command that stops at the end (`consume -d`) waits for a partition's leader before failing:
+  // long enough for the controller to elect a new one after an SPU died (a few seconds)
+  leaderWaitMs: 15_000,
 });
+
+/** Writes `waiting: <reason>` on stderr, so that a command that waits never looks hung. */
+export function sayWaiting(context: CliContext): (reason: string) => void {
+  return (reason) => {
+    context.stderr.write(`waiting: ${reason}\n`);
+  };
+}
+
+/** A failure the command already described on stdout (`-O json`): only stderr and the exit code follow. */
+export class ReportedFailure extends Error {
+  override name = 'ReportedFailure';
+}
 
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {
@@ -133,6 +149,21 @@ export function integerArgument(minimum: number): (text: string) => number {
   };
 }
 
+/**
+ * Milliseconds in a duration that names its unit (`7d`, `12h`, `30s`, `250ms`). A bare number is
+ * refused rather than read as milliseconds: `--retention-time 7` meant days to the person who typed
+ * it, and as 7 ms it would delete every record at once.
+ */
+export function parseDurationWithUnit(text: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    const number = text.trim();
+    throw new Error(
+      `"${number}" has no unit: say ${number}d, ${number}h, ${number}min, ${number}s or ${number}ms`,
+    );
+  }
+  return parseDuration(text);
+}
+
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: readonly string[] = []): string[] {
   return [...previous, value];
@@ -167,20 +198,73 @@ export function configureTree(command: Command): void {
   for (const sub of command.commands) configureTree(sub);
 }
 
-/** Writes the error for a failed command and returns the exit code. */
-export function reportFailure(context: CliContext, error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander already printed its message (or the help / version text).
-    if (error.exitCode === 0) return exitCodes.success;
-    return exitCodes.usage;
+/**
+ * The `-O` / `--output` format an argument list asks for, if any (main.ts reads it so that a failure
+ * under `-O json` can be reported as JSON too).
+ */
+export function requestedOutput(args: readonly string[]): string | undefined {
+  let found: string | undefined;
+  args.forEach((arg, index) => {
+    if (arg === '-O' || arg === '--output') found = args[index + 1];
+    else if (arg.startsWith('--output=')) found = arg.slice('--output='.length);
+    else if (arg.startsWith('-O') && arg.length > 2) found = arg.slice(2);
+  });
+  return found;
+}
+
+/**
+ * Writes the error for a failed command and returns the exit code. Under `-O json` or `-O yaml` an
+ * error object also goes to stdout, so a script reading stdout learns what failed.
+ */
+export function reportFailure(
+  context: CliContext,
+  error: unknown,
+  options: { output?: string | undefined } = {},
+): number {
+  const code = exitCodeOf(error);
+  if (code === exitCodes.success) return code;
+  const described = error instanceof ReportedFailure;
+  if (!described && (options.output === 'json' || options.output === 'yaml')) {
+    printData(context, options.output, { error: errorObject(error, code) });
   }
+  // Commander already printed its own messages (or the help / version text).
+  if (error instanceof CommanderError) return code;
   const red = (text: string): string => (context.stderr.isTTY === true ? pc.red(text) : text);
   if (error instanceof UsageError) {
     context.stderr.write(`${red('error:')} ${error.message}\n(add --help for usage)\n`);
-    return exitCodes.usage;
+    return code;
   }
   context.stderr.write(`${red('error:')} ${describeError(error)}\n`);
-  return exitCodes.failure;
+  const hint = nextStep(error);
+  if (hint !== undefined) context.stderr.write(`${hint}\n`);
+  return code;
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? exitCodes.success : exitCodes.usage;
+  return error instanceof UsageError ? exitCodes.usage : exitCodes.failure;
+}
+
+/** `{ code, kafkaError?, message, exitCode }` for scripts. */
+function errorObject(error: unknown, exitCode: number): Record<string, unknown> {
+  const kafka = error instanceof TideClientError ? { kafkaError: error.errorName } : {};
+  let code = 'ERROR';
+  if (error instanceof TideError) code = error.code;
+  else if (error instanceof CommanderError || error instanceof UsageError) code = 'USAGE';
+  const message = error instanceof Error ? error.message.replace(/^error: /, '') : String(error);
+  return { code, ...kafka, message, exitCode };
+}
+
+/** What to try next after a failure to reach the cluster. */
+function nextStep(error: unknown): string | undefined {
+  if (!(error instanceof TideError)) return undefined;
+  if (error.code === clientErrorCodes.noBrokerAvailable) {
+    return 'Is the cluster running? `tide cluster status` shows the local cluster and `tide cluster start` starts it; `tide profile list` shows where profiles point.';
+  }
+  if (error.code === clientErrorCodes.wrongListener) {
+    return "Give an SPU's Kafka address: `tide cluster status` lists them (PORT column).";
+  }
+  return undefined;
 }
 
 function describeError(error: unknown): string {

@@ -7,19 +7,32 @@ import type { Isolation } from '../client/offset-lookup.ts';
 import {
   type CliContext,
   type ConnectionFlags,
+  cliDefaults,
   collect,
   integerArgument,
   parseFlag,
+  sayWaiting,
   UsageError,
   withConnectionOptions,
   withTide,
 } from './common.ts';
+import {
+  type ByteEncoding,
+  byteEncodings,
+  type ConsumeFormat,
+  consumeFormats,
+  type Render,
+  renderer,
+  tableHeading,
+  unescapeSeparator,
+} from './consume-output.ts';
 
 /**
  * `tide consume TOPIC`: prints records of every partition (or of `-p`), by default from the end and
  * continuously. Start: `-B` beginning, `-T N` the last N, `-H N` the first N (then stop), `--start
  * OFFSET`; stop: `--end OFFSET` (inclusive) or `-d` at the end as it was when consuming began.
- * Output: the value (`-k` prefixes `[key] `), a `-F` template, or `-O json|raw|table`.
+ * Output: the value (`-k` prefixes `[key] `), a `-F` template, or `-O json|yaml|raw|table` (see
+ * consume-output.ts); `--encoding base64|hex` for binary keys and values.
  * `--group G` reads as a member of consumer group G instead: the group shares the partitions among its
  * members and each starts at the group's committed offset (`-B`: partitions without one start at the
  * beginning, else at the end); positions are committed as records are printed and on exit.
@@ -36,14 +49,14 @@ interface ConsumeFlags extends ConnectionFlags {
   readonly disableContinuous: boolean;
   readonly keyValue: boolean;
   readonly format?: string;
-  readonly output: 'text' | 'json' | 'raw' | 'table';
+  readonly output: ConsumeFormat;
+  readonly encoding: ByteEncoding;
+  readonly separator: string;
   readonly isolation: Isolation;
   readonly maxWait?: number;
   readonly group?: string;
   readonly maxRecords?: number;
 }
-
-type Render = (record: ConsumerRecord) => string | Buffer;
 
 export function consumeCommand(context: CliContext): Command {
   const command = new Command('consume')
@@ -66,9 +79,23 @@ export function consumeCommand(context: CliContext): Command {
       'template per record: {{offset}} {{key}} {{value}} {{partition}} {{timestamp}} {{headers}}',
     )
     .addOption(
-      new Option('-O, --output <format>', 'output format')
-        .choices(['text', 'json', 'raw', 'table'])
+      new Option('-O, --output <format>', 'output format (yaml: a document per record)')
+        .choices(consumeFormats)
         .default('text'),
+    )
+    .addOption(
+      new Option(
+        '--encoding <encoding>',
+        'how keys, values and headers are printed (binary data: base64, hex)',
+      )
+        .choices(byteEncodings)
+        .default('utf8'),
+    )
+    .addOption(
+      new Option(
+        '--separator <text>',
+        'written after each value with -O raw (\\n, \\t, \\0 escapes; "" for none)',
+      ).default('\\n', 'a newline'),
     )
     .addOption(
       new Option('--isolation <level>', 'which records to read')
@@ -84,7 +111,7 @@ export function consumeCommand(context: CliContext): Command {
   return withConnectionOptions(command).action(async (topic: string, flags: ConsumeFlags) => {
     const groupOptions = flags.group === undefined ? undefined : groupConsumerOptions(flags, flags.group);
     const options = groupOptions === undefined ? consumerOptions(flags) : undefined;
-    const render = renderer(flags);
+    const render = renderer({ ...flags, separator: unescapeSeparator(flags.separator) });
     const stop = new AbortController();
     const interrupt = (): void => stop.abort();
     process.once('SIGINT', interrupt);
@@ -94,7 +121,7 @@ export function consumeCommand(context: CliContext): Command {
       await withTide(context, flags, async (tide) => {
         const consumer =
           groupOptions === undefined
-            ? tide.consumer(topic, { ...options, signal: stop.signal })
+            ? tide.consumer(topic, { ...options, onWait: sayWaiting(context), signal: stop.signal })
             : tide.consumer(topic, { ...groupOptions, signal: stop.signal });
         if (flags.output === 'table' && flags.format === undefined) context.stdout.write(tableHeading());
         if (flags.maxRecords === undefined) {
@@ -186,7 +213,8 @@ export function consumerOptions(flags: ConsumeFlags): ConsumerOptions {
   return {
     offset,
     isolation: flags.isolation,
-    ...(until === undefined ? {} : { until }),
+    // A reader that stops at the end gives up on a missing leader rather than wait forever.
+    ...(until === undefined ? {} : { until, leaderWaitMs: cliDefaults.leaderWaitMs }),
     ...(partitions.length === 0 ? {} : { partitions }),
     ...(flags.maxWait === undefined ? {} : { maxWaitMs: flags.maxWait }),
   };
@@ -203,84 +231,6 @@ function parsePartition(text: string): number {
     throw new Error(`expected a partition number, got "${text}"`);
   }
   return value;
-}
-
-function renderer(flags: ConsumeFlags): Render {
-  if (flags.format !== undefined) {
-    const template = flags.format;
-    return (record) => `${fillTemplate(template, record)}\n`;
-  }
-  switch (flags.output) {
-    case 'json':
-      return (record) => `${JSON.stringify(recordToJson(record))}\n`;
-    case 'raw':
-      return (record) => record.value ?? Buffer.alloc(0);
-    case 'table':
-      return tableRow;
-    default:
-      return flags.keyValue
-        ? (record) => `[${text(record.key) ?? 'null'}] ${text(record.value) ?? 'null'}\n`
-        : (record) => `${text(record.value) ?? 'null'}\n`;
-  }
-}
-
-function text(bytes: Buffer | null): string | null {
-  return bytes === null ? null : bytes.toString('utf8');
-}
-
-/** Fills `{{offset}}`, `{{key}}`, `{{value}}`, `{{partition}}`, `{{timestamp}}`, `{{headers}}`, `{{topic}}`. */
-export function fillTemplate(template: string, record: ConsumerRecord): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => {
-    switch (name) {
-      case 'offset':
-        return String(record.offset);
-      case 'partition':
-        return String(record.partition);
-      case 'key':
-        return text(record.key) ?? 'null';
-      case 'value':
-        return text(record.value) ?? 'null';
-      case 'timestamp':
-        return String(record.timestamp);
-      case 'time':
-        return new Date(record.timestamp).toISOString();
-      case 'topic':
-        return record.topic;
-      case 'headers':
-        return record.headers.map((h) => `${h.key}=${text(h.value) ?? 'null'}`).join(',');
-      default:
-        return whole;
-    }
-  });
-}
-
-function recordToJson(record: ConsumerRecord): Record<string, unknown> {
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: Number(record.offset),
-    timestamp: record.timestamp,
-    key: text(record.key),
-    value: text(record.value),
-    headers: Object.fromEntries(record.headers.map((h) => [h.key, text(h.value)])),
-  };
-}
-
-const columns = [9, 12, 24, 20] as const; // partition, offset, time, key widths
-
-function tableHeading(): string {
-  return `${'PARTITION'.padEnd(columns[0] + 2)}${'OFFSET'.padEnd(columns[1] + 2)}${'TIME'.padEnd(columns[2] + 2)}${'KEY'.padEnd(columns[3] + 2)}VALUE\n`;
-}
-
-function tableRow(record: ConsumerRecord): string {
-  const cells = [
-    String(record.partition),
-    String(record.offset),
-    new Date(record.timestamp).toISOString(),
-    text(record.key) ?? '-',
-  ];
-  const padded = cells.map((cell, i) => cell.padEnd(columns[i]! + 2)).join('');
-  return `${padded}${(text(record.value) ?? '-').replace(/\n/g, '\\n')}\n`;
 }
 
 /** Writes a batch's output in one call, waiting while stdout's buffer is full. */

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { tideVersion } from '../base/version.ts';
 import { defaultProfilesPath } from '../client/profiles.ts';
 import { clusterCommand } from './cluster.ts';
-import { type CliContext, configureTree, reportFailure } from './common.ts';
+import { type CliContext, configureTree, reportFailure, requestedOutput } from './common.ts';
 import { completionsCommand } from './completions.ts';
 import { consumeCommand } from './consume.ts';
 import { consumerGroupCommand } from './consumer-group.ts';
@@ -62,5 +62,5 @@ configureTree(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = reportFailure(context, error);
+  process.exitCode = reportFailure(context, error, { output: requestedOutput(process.argv.slice(2)) });
 }

@@ -16,6 +16,7 @@ import {
   withOutputOption,
   withTide,
 } from './common.ts';
+import { partitionState } from './partition-state.ts';
 
 /**
  * `tide partition list`: every partition with leader, replicas, ISR, per-replica lag and offsets.
@@ -58,7 +59,20 @@ function listCommand(context: CliContext): Command {
         tide.admin().partitions(flags.topic, { includeInternal: flags.internal }),
       );
       const partitions = flags.underReplicated === true ? all.filter((p) => p.underReplicated) : all;
-      if (flags.output !== 'table') printData(context, flags.output, partitions);
+      if (flags.output !== 'table')
+        printData(
+          context,
+          flags.output,
+          partitions.map((p) => ({
+            ...p,
+            // Unknown is null for scripts, not Kafka's -1.
+            leaderId: p.leaderId < 0 ? null : p.leaderId,
+            logStartOffset: knownOffset(p.logStartOffset),
+            highWatermark: knownOffset(p.highWatermark),
+            logEndOffset: knownOffset(p.logEndOffset),
+            status: partitionState(p),
+          })),
+        );
       else if (partitions.length === 0) context.stdout.write('no partitions\n');
       else printPartitions(context, partitions);
     },
@@ -94,7 +108,7 @@ function printPartitions(context: CliContext, partitions: readonly PartitionStat
       offset(p.highWatermark),
       offset(p.logEndOffset),
       p.sizeBytes === null ? null : formatBytes(Number(p.sizeBytes)),
-      p.underReplicated && p.status === 'online' ? 'under-replicated' : p.status,
+      partitionState(p),
       movingText(p),
     ]),
   );
@@ -220,4 +234,8 @@ function reassignmentsCommand(context: CliContext): Command {
 
 function offset(value: bigint): string | null {
   return value < 0n ? null : value.toString();
+}
+
+function knownOffset(value: bigint): bigint | null {
+  return value < 0n ? null : value;
 }

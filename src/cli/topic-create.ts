@@ -1,15 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { parseBytes, parseDuration } from '../base/units.ts';
+import { parseBytes } from '../base/units.ts';
 import {
   type CliContext,
   type ConnectionFlags,
   collect,
   integerArgument,
+  type OutputFormat,
   parseConfigPairs,
+  parseDurationWithUnit,
   parseFlag,
+  printData,
   UsageError,
   withConnectionOptions,
+  withOutputOption,
   withTide,
 } from './common.ts';
 
@@ -24,6 +28,7 @@ interface CreateFlags extends ConnectionFlags {
   readonly config: string[];
   readonly replicaAssignment?: string;
   readonly dryRun: boolean;
+  readonly output: OutputFormat;
 }
 
 /** `tide topic create NAME`: creates a topic, with its configs given as flags or `--config k=v`. */
@@ -33,15 +38,21 @@ export function topicCreateCommand(context: CliContext): Command {
     .argument('<name>', 'topic name')
     .option('-p, --partitions <n>', 'number of partitions', integerArgument(1), 1)
     .option('-r, --replication <n>', 'replicas of each partition', integerArgument(1), 1)
-    .option('--retention-time <duration>', 'keep records this long (e.g. 7d, 12h)')
-    .option('--retention-bytes <size>', 'keep at most this much per partition (e.g. 10GiB)')
-    .option('--segment-size <size>', 'roll log segments at this size (e.g. 1GiB)')
+    .option('--retention-time <duration>', 'keep records this long, with a unit: 7d, 12h, 30min, 45s, 500ms')
+    .option(
+      '--retention-bytes <size>',
+      'keep at most this much per partition: 10GiB (2^30 bytes each), 10GB (10^9), or bytes',
+    )
+    .option(
+      '--segment-size <size>',
+      'roll log segments at this size: 1GiB (2^30 bytes), 1GB (10^9), or bytes',
+    )
     .option('--compression-type <codec>', 'producer, uncompressed, gzip, snappy, lz4 or zstd')
     .option('--cleanup-policy <policy>', 'delete, compact, or compact,delete')
     .option('--config <key=value>', 'any topic config (repeatable)', collect, [])
     .option('--replica-assignment <file>', 'JSON file placing each partition: [[1,2],[2,3],…] of SPU ids')
     .option('--dry-run', 'validate only, create nothing', false);
-  return withConnectionOptions(command).action(async (name: string, flags: CreateFlags) => {
+  return withOutputOption(withConnectionOptions(command)).action(async (name: string, flags: CreateFlags) => {
     const configs = topicConfigs(flags);
     const assignments =
       flags.replicaAssignment === undefined ? undefined : await readAssignments(flags.replicaAssignment);
@@ -53,10 +64,15 @@ export function topicCreateCommand(context: CliContext): Command {
         validateOnly: flags.dryRun,
         ...(assignments === undefined ? {} : { assignments }),
       });
+      if (flags.output !== 'table') {
+        printData(context, flags.output, { ...created, name, created: !flags.dryRun });
+        return;
+      }
+      const partitions = created.partitions === 1 ? '1 partition' : `${created.partitions} partitions`;
       context.stdout.write(
         flags.dryRun
           ? `topic "${name}" is valid (dry run: nothing created)\n`
-          : `topic "${name}" created (${created.partitions} partitions, replication ${created.replicationFactor})\n`,
+          : `topic "${name}" created (${partitions}, replication ${created.replicationFactor})\n`,
       );
     });
   });
@@ -66,7 +82,9 @@ export function topicCreateCommand(context: CliContext): Command {
 function topicConfigs(flags: CreateFlags): Record<string, string> {
   const configs = parseConfigPairs(flags.config);
   if (flags.retentionTime !== undefined) {
-    configs['retention.ms'] = String(parseFlag('--retention-time', flags.retentionTime, parseDuration));
+    configs['retention.ms'] = String(
+      parseFlag('--retention-time', flags.retentionTime, parseDurationWithUnit),
+    );
   }
   if (flags.retentionBytes !== undefined) {
     configs['retention.bytes'] = String(parseFlag('--retention-bytes', flags.retentionBytes, parseBytes));

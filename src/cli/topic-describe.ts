@@ -10,6 +10,7 @@ import {
   withOutputOption,
   withTide,
 } from './common.ts';
+import { partitionState } from './partition-state.ts';
 
 /** `tide topic describe NAME`: partitions (leader, replicas, ISR) and configs of a topic. */
 export function topicDescribeCommand(context: CliContext): Command {
@@ -19,9 +20,22 @@ export function topicDescribeCommand(context: CliContext): Command {
     .option('--all-configs', 'list every config, not only those that differ from the default', false);
   return withOutputOption(withConnectionOptions(command)).action(
     async (name: string, flags: ConnectionFlags & { output: OutputFormat; allConfigs: boolean }) => {
-      const topic = await withTide(context, flags, (tide) => tide.admin().describeTopic(name));
+      const [topic, partitions] = await withTide(context, flags, (tide) =>
+        Promise.all([tide.admin().describeTopic(name), tide.admin().partitions(name)]),
+      );
+      // Placement and state as `partition list` shows them, so that the two commands agree.
+      const details = partitions.map((p) => ({
+        partition: p.partition,
+        leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: p.offlineReplicas,
+        error: p.error,
+        status: partitionState(p),
+      }));
       if (flags.output !== 'table') {
-        printData(context, flags.output, topic);
+        printData(context, flags.output, { ...topic, partitionDetails: details });
         return;
       }
       printSummary(context, topic);
@@ -29,13 +43,13 @@ export function topicDescribeCommand(context: CliContext): Command {
       printTable(
         context,
         ['PARTITION', 'LEADER', 'EPOCH', 'REPLICAS', 'ISR', 'STATUS'],
-        topic.partitionDetails.map((p) => [
+        details.map((p) => [
           p.partition,
           p.leaderId < 0 ? null : p.leaderId,
           p.leaderEpoch,
           p.replicas.join(','),
           p.isr.join(','),
-          p.error ?? 'online',
+          p.status,
         ]),
       );
       const configs = topic.configs.filter((c) => flags.allConfigs || !c.isDefault);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { TideError } from '../base/errors.ts';
 import {
   type CliContext,
   type ConnectionFlags,
@@ -8,6 +9,7 @@ import {
   parseConfigPairs,
   printData,
   printTable,
+  ReportedFailure,
   UsageError,
   withConnectionOptions,
   withOutputOption,
@@ -54,17 +56,32 @@ function listCommand(context: CliContext): Command {
 
 function deleteCommand(context: CliContext): Command {
   const command = new Command('delete').description('delete topics').argument('<names...>', 'topic names');
-  return withConnectionOptions(command).action(async (names: string[], flags: ConnectionFlags) => {
-    const results = await withTide(context, flags, (tide) => tide.admin().deleteTopics(names));
-    const failed = results.filter((result) => result.error !== null);
-    for (const result of results) {
-      if (result.error === null) context.stdout.write(`topic "${result.name}" deleted\n`);
-    }
-    if (failed.length === 1) throw failed[0]!.error;
-    if (failed.length > 1) {
-      throw new Error(failed.map((result) => result.error?.message).join('; '));
-    }
-  });
+  return withOutputOption(withConnectionOptions(command)).action(
+    async (names: string[], flags: ConnectionFlags & { output: OutputFormat }) => {
+      const results = await withTide(context, flags, (tide) => tide.admin().deleteTopics(names));
+      const failed = results.filter((result) => result.error !== null);
+      const message = failed.map((result) => result.error?.message).join('; ');
+      if (flags.output !== 'table') {
+        printData(
+          context,
+          flags.output,
+          results.map((result) => ({
+            name: result.name,
+            deleted: result.error === null,
+            error:
+              result.error === null ? null : { code: errorCode(result.error), message: result.error.message },
+          })),
+        );
+        if (failed.length > 0) throw new ReportedFailure(message);
+        return;
+      }
+      for (const result of results) {
+        if (result.error === null) context.stdout.write(`topic "${result.name}" deleted\n`);
+      }
+      if (failed.length === 1) throw failed[0]!.error;
+      if (failed.length > 1) throw new Error(message);
+    },
+  );
 }
 
 function addPartitionCommand(context: CliContext): Command {
@@ -101,4 +118,8 @@ function alterConfigCommand(context: CliContext): Command {
       context.stdout.write(`topic "${name}" updated\n`);
     },
   );
+}
+
+function errorCode(error: Error): string {
+  return error instanceof TideError ? error.code : error.name;
 }

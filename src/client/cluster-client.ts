@@ -17,6 +17,14 @@ import {
   type MetadataResponse,
   type MetadataResponseTopic,
 } from '../protocol/messages/metadata.ts';
+import {
+  type AddressFailure,
+  addressesFailedError,
+  isRefused,
+  noBrokerError,
+  notAnSpuError,
+  wrongListenerError,
+} from './bootstrap-errors.ts';
 import { clientErrorCodes, isRetriable, kafkaError } from './errors.ts';
 
 /**
@@ -34,6 +42,10 @@ export const clusterClientDefaults = Object.freeze({
   reconnectBackoffMs: 50, // ms before the first retry of a failed connect
   reconnectBackoffMaxMs: 1_000, // ms between retries at most
   reconnectTimeoutMs: 30_000, // ms connect() and connectionTo() keep retrying before failing
+  // ms connect() keeps retrying while every bootstrap address refuses the connection: nothing listens
+  // there, and an SPU being restarted listens again well within this; waiting longer only hides the
+  // answer a person or a health check needs (is the cluster running?)
+  bootstrapRefusedTimeoutMs: 1_000,
 });
 
 export interface ClusterClientOptions {
@@ -53,6 +65,8 @@ export interface ClusterClientOptions {
   readonly reconnectBackoffMaxMs?: number;
   /** Milliseconds `connect` and `connectionTo` keep retrying an unreachable SPU before failing. */
   readonly reconnectTimeoutMs?: number;
+  /** Milliseconds `connect` keeps retrying while every bootstrap address refuses the connection. */
+  readonly bootstrapRefusedTimeoutMs?: number;
   /** Aborting it closes the client and cancels pending connects. */
   readonly signal?: AbortSignal;
   /** Time source (tests). */
@@ -303,7 +317,10 @@ export class ClusterClient {
   }
 
   async #bootstrap(): Promise<void> {
-    const connection = await this.#withBackoff('the bootstrap SPUs', () => this.#openAnyAddress());
+    const startedMs = this.#settings.clock.monotonicMs();
+    const connection = await this.#withBackoff('the bootstrap SPUs', () =>
+      this.#openAnyAddress({ refusedSinceMs: startedMs }),
+    );
     try {
       const response = await connection.call(
         apiKeys.Metadata,
@@ -369,16 +386,31 @@ export class ClusterClient {
     }
   }
 
-  async #openAnyAddress(): Promise<KafkaConnection> {
-    let lastError: unknown;
+  /**
+   * Opens a connection to the first bootstrap address that answers; else throws one error naming
+   * every address and its reason. With `refusedSinceMs`, refusals by every address stop counting as
+   * retriable once `bootstrapRefusedTimeoutMs` has passed since then.
+   */
+  async #openAnyAddress(options: { refusedSinceMs?: number } = {}): Promise<KafkaConnection> {
+    const failures: AddressFailure[] = [];
     for (const address of this.#addresses) {
       try {
         return await this.#open(address);
       } catch (error) {
-        lastError = error;
+        failures.push({ address, error });
       }
     }
-    throw lastError;
+    const { clock, bootstrapRefusedTimeoutMs } = this.#settings;
+    const refusedLongEnough =
+      options.refusedSinceMs !== undefined &&
+      failures.every((failure) => isRefused(failure.error)) &&
+      clock.monotonicMs() - options.refusedSinceMs >= bootstrapRefusedTimeoutMs;
+    if (refusedLongEnough) {
+      throw noBrokerError('the bootstrap SPUs', addressesFailedError(failures, false), { retriable: false });
+    }
+    const wrong = failures.find((failure) => !isRetriable(failure.error));
+    if (wrong !== undefined && failures.every((failure) => !isRetriable(failure.error))) throw wrong.error;
+    throw addressesFailedError(failures, true);
   }
 
   /** Opens and version-negotiates one connection. */
@@ -395,9 +427,13 @@ export class ClusterClient {
     try {
       await connection.negotiateVersions();
       this.#ensureOpen();
+      connection.versionFor(apiKeys.Metadata);
     } catch (error) {
       await connection.close();
-      throw error;
+      if (error instanceof TideError && error.code === connectionErrorCodes.unsupportedVersion) {
+        throw notAnSpuError(address);
+      }
+      throw wrongListenerError(address, error) ?? error;
     }
     return connection;
   }
@@ -413,13 +449,7 @@ export class ClusterClient {
       } catch (error) {
         if (!isRetriable(error)) throw error;
         const remainingMs = deadlineMs - clock.monotonicMs();
-        if (remainingMs <= 0) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new TideError(clientErrorCodes.noBrokerAvailable, `cannot reach ${what}: ${reason}`, {
-            retriable: true,
-            cause: error,
-          });
-        }
+        if (remainingMs <= 0) throw noBrokerError(what, error);
         await this.#sleep(Math.min(backoffMs * (0.8 + Math.random() * 0.4), remainingMs));
         backoffMs = Math.min(backoffMs * 2, reconnectBackoffMaxMs);
       }

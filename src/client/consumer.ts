@@ -14,7 +14,7 @@ import type { ClusterClient, TopicMetadata } from './cluster-client.ts';
 import { isRetriable, kafkaError, TideClientError } from './errors.ts';
 import { Offset } from './offset.ts';
 import { type Isolation, isolationLevel, resetOffset, resolveOffsets } from './offset-lookup.ts';
-import type { Header } from './records.ts';
+import { ConsumedRecord, type Header } from './records.ts';
 
 /**
  * The consumer: reads one topic's partitions (all, or a chosen few) from a start position, without a
@@ -36,6 +36,9 @@ export const consumerDefaults = Object.freeze({
   resetPolicy: 'earliest' as ResetPolicy, // when a position is out of range: re-read what is left
   retryBackoffMs: 100, // ms before looking for a leader again; doubles up to retryBackoffMaxMs
   retryBackoffMaxMs: 2_000, // ms
+  // ms the consumer keeps waiting for a partition's leader (or for the SPUs to answer) before it
+  // fails with the last error; unbounded by default, as a tailing reader outlives an SPU restart
+  leaderWaitMs: Number.POSITIVE_INFINITY,
 });
 
 export type ResetPolicy = 'earliest' | 'latest' | 'error';
@@ -52,11 +55,18 @@ export interface ConsumerOptions {
   readonly partitionMaxBytes?: number;
   readonly maxWaitMs?: number;
   readonly resetPolicy?: ResetPolicy;
+  /**
+   * Milliseconds to go on waiting while no leader answers (no leader, SPU unreachable) before the
+   * iteration fails with the last error (LEADER_NOT_AVAILABLE when there is no leader at all).
+   */
+  readonly leaderWaitMs?: number;
+  /** Called with a sentence each time the consumer starts waiting for something (a leader, an SPU). */
+  readonly onWait?: (reason: string) => void;
   /** Aborting ends the iteration (normally, not with an error). */
   readonly signal?: AbortSignal;
 }
 
-/** One consumed record. */
+/** One consumed record (a ConsumedRecord: `JSON.stringify(record)` gives its RecordJson). */
 export interface ConsumerRecord {
   readonly topic: string;
   readonly partition: number;
@@ -84,11 +94,14 @@ interface PartitionState {
   end: bigint | undefined;
   /** The SPU fetching this partition; -1 while a leader has to be found. */
   leaderId: number;
+  /** performance.now() when fetching this partition began to fail; undefined while it is read. */
+  waitingSinceMs?: number | undefined;
 }
 
-export type Settings = Required<Omit<ConsumerOptions, 'partitions' | 'until' | 'signal'>> & {
+export type Settings = Required<Omit<ConsumerOptions, 'partitions' | 'until' | 'signal' | 'onWait'>> & {
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
+  onWait?: (reason: string) => void;
 };
 
 export class Consumer implements AsyncIterable<ConsumerRecord> {
@@ -143,6 +156,9 @@ export class FetchRun {
   readonly #fetches = new Map<number, Promise<FetchOutcome>>();
   #interrupter = new AbortController();
   #backoffMs = 0;
+  /** performance.now() when looking up the topic or its offsets began to fail; undefined otherwise. */
+  #waitingSinceMs: number | undefined;
+  #announcedWait: string | undefined;
 
   constructor(
     cluster: ClusterClient,
@@ -236,12 +252,13 @@ export class FetchRun {
       try {
         const metadata = await this.#cluster.topicMetadata(this.#topic, { refresh: this.#backoffMs > 0 });
         this.#backoffMs = 0;
+        this.#doneWaiting();
         return metadata;
       } catch (error) {
         const placing =
           error instanceof TideClientError && error.errorCode === errorCodes.LEADER_NOT_AVAILABLE;
         if (!placing) throw error;
-        await this.#backOff();
+        await this.#backOff(error);
       }
     }
   }
@@ -259,6 +276,7 @@ export class FetchRun {
       }
       this.#startFetches();
       if (this.#fetches.size === 0) {
+        this.#waitForLeaders();
         await this.#sleep(this.#settings.retryBackoffMs);
         continue;
       }
@@ -294,12 +312,61 @@ export class FetchRun {
       return true;
     } catch (error) {
       if (!isRetriable(error)) throw error;
-      await this.#backOff();
+      await this.#backOff(
+        error,
+        [...this.#states.values()].filter((state) => state.leaderId < 0),
+      );
       return false;
     }
   }
 
-  async #backOff(): Promise<void> {
+  /** Counts partitions still to read that have no leader as waiting (see #noteWait). */
+  #waitForLeaders(): void {
+    const leaderless = [...this.#states.values()].filter((state) => state.leaderId < 0 && !this.#done(state));
+    if (leaderless.length === 0) return;
+    const names = leaderless.map((state) => `${state.topic}-${state.partition}`).join(', ');
+    this.#noteWait(kafkaError(errorCodes.LEADER_NOT_AVAILABLE, `no leader for ${names}`), leaderless);
+  }
+
+  /**
+   * Records that `partitions` (else the topic or offset look-up) wait because of `cause`: says so
+   * through `onWait` when the reason changed, and throws `cause` once one of them has waited longer
+   * than `leaderWaitMs`. Each partition's clock stops when an answer brings its records.
+   */
+  #noteWait(cause: unknown, partitions?: readonly { topic: string; partition: number }[]): void {
+    const now = performance.now();
+    let sinceMs: number;
+    if (partitions === undefined) {
+      this.#waitingSinceMs ??= now;
+      sinceMs = this.#waitingSinceMs;
+    } else {
+      sinceMs = now;
+      for (const { topic, partition } of partitions) {
+        const state = this.#states.get(stateKey(topic, partition));
+        if (state === undefined) continue;
+        state.waitingSinceMs ??= now;
+        sinceMs = Math.min(sinceMs, state.waitingSinceMs);
+      }
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    if (reason !== this.#announcedWait) {
+      this.#announcedWait = reason;
+      this.#settings.onWait?.(reason);
+    }
+    if (now - sinceMs > this.#settings.leaderWaitMs) throw cause;
+  }
+
+  /** Called when the look-up succeeded: the next wait starts its clock afresh. */
+  #doneWaiting(): void {
+    this.#waitingSinceMs = undefined;
+    this.#announcedWait = undefined;
+  }
+
+  async #backOff(
+    cause: unknown,
+    partitions?: readonly { topic: string; partition: number }[],
+  ): Promise<void> {
+    this.#noteWait(cause, partitions);
     const { retryBackoffMs, retryBackoffMaxMs } = this.#settings;
     this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, retryBackoffMs), retryBackoffMaxMs);
     await this.#sleep(this.#backoffMs);
@@ -321,11 +388,12 @@ export class FetchRun {
       try {
         const result = await lookup();
         this.#backoffMs = 0;
+        this.#doneWaiting();
         return result;
       } catch (error) {
         if (!isRetriable(error)) throw error;
         this.#cluster.invalidate(topic);
-        await this.#backOff();
+        await this.#backOff(error);
       }
     }
   }
@@ -406,7 +474,7 @@ export class FetchRun {
     if (outcome.error !== undefined || outcome.response === undefined) {
       if (!isRetriable(outcome.error)) throw outcome.error;
       this.#loseLeader(outcome.asked);
-      await this.#backOff();
+      await this.#backOff(outcome.error, outcome.asked);
       return [];
     }
     if (outcome.response.errorCode !== errorCodes.NONE) {
@@ -423,10 +491,15 @@ export class FetchRun {
       // Positions moved since the request (a reset, a new leader): this answer is stale for them.
       if (state === undefined || asked === undefined || asked.position !== state.position) continue;
       if (answer.errorCode === errorCodes.NONE) {
+        state.waitingSinceMs = undefined;
         results.push(this.#take(state, answer));
       } else {
         await this.#partitionError(state, answer.errorCode);
       }
+    }
+    // Announce the next wait again once nothing waits any more.
+    if (![...this.#states.values()].some((state) => state.waitingSinceMs !== undefined)) {
+      this.#announcedWait = undefined;
     }
     return results;
   }
@@ -457,7 +530,7 @@ export class FetchRun {
     const error = kafkaError(code, `fetching ${state.topic}-${state.partition}`);
     if (!error.retriable) throw error;
     this.#loseLeader([state]);
-    await this.#backOff();
+    await this.#backOff(error, [state]);
   }
 
   /** Decodes the partition's batches, keeping records in [position, end), and moves the position on. */
@@ -482,15 +555,17 @@ export class FetchRun {
     for (const record of decodeRecordBatch(batch).records) {
       if (record.offset < state.position) continue;
       if (state.end !== undefined && record.offset >= state.end) break;
-      records.push({
-        topic: state.topic,
-        partition: state.partition,
-        offset: record.offset,
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-        timestamp: Number(record.timestamp),
-      });
+      records.push(
+        new ConsumedRecord(
+          state.topic,
+          state.partition,
+          record.offset,
+          record.key,
+          record.value,
+          record.headers,
+          Number(record.timestamp),
+        ),
+      );
     }
   }
 

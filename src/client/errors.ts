@@ -10,6 +10,8 @@ export interface TideClientErrorOptions {
   /** Overrides the retriable flag of Kafka's error table (for example when the client will retry). */
   readonly retriable?: boolean;
   readonly cause?: unknown;
+  /** The TideError code when it is not the Kafka name (a client-side failure told in Kafka's words). */
+  readonly code?: string;
 }
 
 /** A Kafka error returned by a broker (or one the client concluded on its own, such as an unknown topic). */
@@ -24,7 +26,7 @@ export class TideClientError extends TideError {
     const known = errorByCode(errorCode);
     const errorName = known?.name ?? `UNKNOWN_ERROR_CODE_${errorCode}`;
     const text = message ?? known?.message ?? `broker answered error code ${errorCode}`;
-    super(errorName, text, {
+    super(options.code ?? errorName, text, {
       retriable: options.retriable ?? known?.retriable ?? false,
       cause: options.cause,
     });
@@ -62,4 +64,5 @@ export const clientErrorCodes = Object.freeze({
   invalidArgument: 'INVALID_ARGUMENT',
   notSupported: 'NOT_SUPPORTED',
   profile: 'PROFILE',
+  wrongListener: 'WRONG_LISTENER',
 });

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TideError } from '../base/errors.ts';
-import { jsonValue, stringValue, toBytes, toHeaders, valueToJson, valueToString } from './records.ts';
+import {
+  ConsumedRecord,
+  jsonValue,
+  stringValue,
+  toBytes,
+  toHeaders,
+  valueToJson,
+  valueToString,
+} from './records.ts';
 
 describe('record value helpers', () => {
   test('strings and JSON round-trip through bytes', () => {
@@ -36,4 +44,26 @@ describe('record value helpers', () => {
     ]);
     assert.deepEqual(toHeaders(undefined), []);
   });
+});
+
+test('JSON.stringify of a consumed record: offsets as numbers (strings past 2^53), bytes as text', () => {
+  const headers = [
+    { key: 'source', value: Buffer.from('web') },
+    { key: 'source', value: null },
+  ];
+  const record = new ConsumedRecord('orders', 2, 41n, Buffer.from('ada'), null, headers, 1_700_000_000_000);
+  assert.deepEqual(JSON.parse(JSON.stringify(record)), {
+    topic: 'orders',
+    partition: 2,
+    offset: 41,
+    timestamp: 1_700_000_000_000,
+    key: 'ada',
+    value: null,
+    headers: [
+      { key: 'source', value: 'web' },
+      { key: 'source', value: null },
+    ],
+  });
+  const far = new ConsumedRecord('orders', 0, 2n ** 60n, null, Buffer.from('x'), [], 0);
+  assert.equal(JSON.parse(JSON.stringify(far)).offset, (2n ** 60n).toString());
 });

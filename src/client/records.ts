@@ -67,3 +67,47 @@ export function toHeaders(input: HeadersInput | undefined): Header[] {
     value: toBytes(value),
   }));
 }
+
+/** A record's fields as `JSON.stringify` writes them (see ConsumedRecord). */
+export interface RecordJson {
+  readonly topic: string;
+  readonly partition: number;
+  /** A number, or a decimal string when beyond 2^53 (exact either way). */
+  readonly offset: number | string;
+  readonly timestamp: number;
+  /** Keys, values and header values as UTF-8 text (null stays null). */
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: readonly { readonly key: string; readonly value: string | null }[];
+}
+
+/**
+ * A consumed record. A class rather than a plain object so that `JSON.stringify(record)` works (a
+ * bigint offset and Buffers have no useful JSON form) through one `toJSON` on the prototype, at no
+ * cost per record.
+ */
+export class ConsumedRecord {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: bigint,
+    readonly key: Buffer | null,
+    readonly value: Buffer | null,
+    readonly headers: readonly Header[],
+    /** Milliseconds since the epoch (create time, or log-append time if the topic uses it). */
+    readonly timestamp: number,
+  ) {}
+
+  toJSON(): RecordJson {
+    const safe = this.offset <= BigInt(Number.MAX_SAFE_INTEGER);
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: safe ? Number(this.offset) : this.offset.toString(),
+      timestamp: this.timestamp,
+      key: valueToString(this.key),
+      value: valueToString(this.value),
+      headers: this.headers.map((header) => ({ key: header.key, value: valueToString(header.value) })),
+    };
+  }
+}

@@ -2,7 +2,7 @@ import { TideError } from '../base/errors.ts';
 import { Admin } from './admin.ts';
 import { ClusterClient, type ClusterClientOptions } from './cluster-client.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
-import { clientErrorCodes } from './errors.ts';
+import { clientErrorCodes, kafkaError, TideClientError } from './errors.ts';
 import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { defaultProfilesPath, resolveProfile } from './profiles.ts';
@@ -82,7 +82,11 @@ export class Tide {
       ...(target.clientId === undefined ? {} : { clientId: target.clientId }),
       ...pick(options, ['requestTimeoutMs', 'reconnectTimeoutMs', 'metadataMaxAgeMs', 'signal']),
     };
-    return new Tide(await ClusterClient.connect(clusterOptions));
+    try {
+      return new Tide(await ClusterClient.connect(clusterOptions));
+    } catch (error) {
+      throw target.profile === undefined ? error : withProfileName(error, target.profile);
+    }
   }
 
   /** Topics, configs, partitions, SPUs and the cluster. */
@@ -145,16 +149,34 @@ export class Tide {
   }
 }
 
-async function resolveTarget(
-  options: TideConnectOptions,
-): Promise<{ bootstrap: readonly string[]; clientId: string | undefined }> {
+interface Target {
+  readonly bootstrap: readonly string[];
+  readonly clientId: string | undefined;
+  /** The profile the addresses came from (undefined for explicit bootstrap addresses). */
+  readonly profile?: string;
+}
+
+async function resolveTarget(options: TideConnectOptions): Promise<Target> {
   if (options.bootstrap !== undefined) {
     const bootstrap =
       typeof options.bootstrap === 'string' ? splitAddresses(options.bootstrap) : options.bootstrap;
     return { bootstrap, clientId: options.clientId };
   }
-  const { profile } = await resolveProfile(options.profilesPath ?? defaultProfilesPath(), options.profile);
-  return { bootstrap: profile.bootstrap, clientId: options.clientId ?? profile.clientId };
+  const { name, profile } = await resolveProfile(
+    options.profilesPath ?? defaultProfilesPath(),
+    options.profile,
+  );
+  return { bootstrap: profile.bootstrap, clientId: options.clientId ?? profile.clientId, profile: name };
+}
+
+/** The same failure, its message starting with the profile whose addresses were tried. */
+function withProfileName(error: unknown, profile: string): unknown {
+  if (!(error instanceof TideError)) return error;
+  const message = `profile "${profile}": ${error.message}`;
+  const options = { retriable: error.retriable, cause: error };
+  return error instanceof TideClientError
+    ? kafkaError(error.errorCode, message, { ...options, code: error.code })
+    : new TideError(error.code, message, options);
 }
 
 /** `a:1,b:2` → `['a:1', 'b:2']`. */
