@@ -107,6 +107,7 @@ it('returns the intact records before damage in a closed segment, and reports th
     const metrics = await (await fetch(`http://127.0.0.1:${spu.httpPort}/metrics`)).text();
     const corrupt = /^tide_storage_corrupt_reads_total (\d+)$/m.exec(metrics);
     assert.ok(corrupt !== null && Number(corrupt[1]) >= 1, 'the damage is counted on /metrics');
+    assert.match(metrics, /^tide_damaged_partitions 1$/m);
     const health = (await (await fetch(`http://127.0.0.1:${spu.httpPort}/health`)).json()) as {
       damagedPartitions?: string[];
     };

@@ -158,7 +158,14 @@ export class PartitionManager {
       onEvent: (log, event) => health.onEvent(log, event),
     });
     logs.start();
-    return new PartitionManager(logs, logger);
+    const manager = new PartitionManager(logs, logger);
+    options.metrics?.gauge(
+      'tide_damaged_partitions',
+      'partitions whose reads met damaged stored data since the SPU started',
+      {},
+      () => manager.damagedPartitions().length,
+    );
+    return manager;
   }
 
   get(topic: string, partition: number): Partition | undefined {

@@ -55,8 +55,10 @@ export interface PartitionLogOptions {
 }
 
 /**
- * The log of one partition replica, in `<data>/<topic>-<partition>/`: an ordered list of segments
- * (segment.ts), the last of which is active and receives appends. Offsets are dense and never reused.
+ * The log of one partition replica, in `<data>/<topic>-<partition>/` (log-folders.ts): an ordered
+ * list of segments (segment.ts), the last of which is active and receives appends. Offsets are dense
+ * and never reused. This class is the log's interface; the work is done by the log-*.ts files on its
+ * LogState (log-state.ts).
  *
  * Writes (appends, rolls, truncations, retention, compaction swaps, checkpoints) run one at a time
  * on a per-log queue; each append call is one write of all its batches. Reads run concurrently: they
