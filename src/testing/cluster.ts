@@ -80,8 +80,16 @@ export async function startCluster(
   let sc = await scStart;
   const spus = await Promise.all(spuStarts);
   const scPorts = { listen: scListen, http: Number(sc.ready.httpPort) };
-  await waitForMembers(spus, options.spus);
   const everyProcess = (): TideProcess[] => [...spus.map((spu) => spu.process), sc];
+  const destroy = async (): Promise<void> => {
+    await Promise.all(everyProcess().map((process) => process.stop('SIGKILL')));
+    await temp.remove();
+  };
+  // A cluster that never forms leaves nothing behind either.
+  await waitForMembers(spus, options.spus).catch(async (error: unknown) => {
+    await destroy();
+    throw error;
+  });
   return {
     get sc() {
       return sc;
@@ -112,10 +120,7 @@ export async function startCluster(
       await Promise.all(spus.map((spu) => spu.stop()));
       await sc.stop();
     },
-    destroy: async () => {
-      await Promise.all(everyProcess().map((process) => process.stop('SIGKILL')));
-      await temp.remove();
-    },
+    destroy,
   };
 }
 
