@@ -6,6 +6,7 @@ import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import { adminHandlers } from './admin-handlers.ts';
 import type { ScConfig } from './config.ts';
+import { electLeadersHandler } from './elect-leaders.ts';
 import { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
 import { type Connector, Reconciler } from './reconciler.ts';
@@ -111,6 +112,13 @@ export class Sc {
     const router = createScRouter({
       ...adminHandlers(topics, leadership.reassignments),
       ...spuHandlers({ store, spus, topics, reports: new StatusReports(), leadership, shutDown }),
+      43: electLeadersHandler({
+        store,
+        spus,
+        topics,
+        logger: this.logger,
+        onChange: () => pushes.markChanged(),
+      }),
     });
     const port = await this.#listen(router);
     this.#timer = setInterval(() => {

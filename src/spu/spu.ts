@@ -16,6 +16,7 @@ import { ControllerLink } from './controller-link.ts';
 import { GroupCoordinator } from './groups/coordinator.ts';
 import type { SpuServices } from './handler.ts';
 import { controlHandlers } from './handlers/control.ts';
+import { forwardedElectLeadersHandlers } from './handlers/elect-leaders.ts';
 import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { groupHandlers } from './handlers/groups/index.ts';
 import { spuHandlers } from './handlers/index.ts';
@@ -258,6 +259,7 @@ export class Spu {
           ...groupHandlers(groups),
           ...toolAdminHandlers,
           ...forwardedAdminHandlers(link),
+          ...forwardedElectLeadersHandlers(link),
           ...producerIds,
         }),
       ),
