@@ -9,8 +9,9 @@ import { parseBootstrap, WireClient } from '../src/testing/wire-client.ts';
 
 /**
  * Broker-local admin APIs that Kafka tools call: DescribeLogDirs (topic sizes in kafka-ui, AKHQ,
- * Kafdrop) and DescribeProducers (kafka-transactions describe-producers), against a real SPU that
- * a kafkajs idempotent producer wrote to. kafkajs has neither call, so they go as raw frames.
+ * Kafdrop), DescribeProducers (kafka-transactions describe-producers) and ElectLeaders, against a
+ * real SPU that a kafkajs idempotent producer wrote to. kafkajs has none of these calls, so they go
+ * as raw frames.
  */
 
 const topic = 'sized';
@@ -40,7 +41,7 @@ after(async () => {
 });
 
 describe('admin APIs tools call', () => {
-  it('advertises DescribeLogDirs and DescribeProducers', async () => {
+  it('advertises DescribeLogDirs, DescribeProducers and ElectLeaders', async () => {
     const versions = await client.request(apiKeys.ApiVersions, 3, {
       clientSoftwareName: 'test',
       clientSoftwareVersion: '1',
@@ -48,6 +49,27 @@ describe('admin APIs tools call', () => {
     const advertised = new Map(versions.apiKeys.map((each) => [each.apiKey, each.maxVersion]));
     assert.equal(advertised.get(apiKeys.DescribeLogDirs), 4);
     assert.equal(advertised.get(apiKeys.DescribeProducers), 0);
+    assert.equal(advertised.get(apiKeys.ElectLeaders), 2);
+  });
+
+  it('ElectLeaders on a standalone SPU: it leads every partition, so no election is needed', async () => {
+    const answer = await client.request(apiKeys.ElectLeaders, 2, {
+      electionType: 0,
+      topicPartitions: [
+        { topic, partitions: [0, 1] },
+        { topic: 'missing', partitions: [0] },
+      ],
+      timeoutMs: 1_000,
+    });
+    assert.deepEqual(
+      answer.replicaElectionResults.map(({ partitionResult }) =>
+        partitionResult.map(({ errorCode }) => errorCode),
+      ),
+      [
+        [errorCodes.ELECTION_NOT_NEEDED, errorCodes.ELECTION_NOT_NEEDED],
+        [errorCodes.UNKNOWN_TOPIC_OR_PARTITION],
+      ],
+    );
   });
 
   it('DescribeLogDirs answers the size of every partition, all topics or the ones asked', async () => {

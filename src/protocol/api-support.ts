@@ -72,6 +72,8 @@ export const apiSupport = {
   35: { name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4 },
   37: { name: 'CreatePartitions', minVersion: 0, maxVersion: 3 },
   42: { name: 'DeleteGroups', minVersion: 0, maxVersion: 2 },
+  // Forwarded to the SC (kafka-leader-election): preferred (v0+) and unclean (v1+) elections.
+  43: { name: 'ElectLeaders', minVersion: 0, maxVersion: 2 },
   44: { name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1 },
   // Forwarded to the SC, which moves replicas (see src/sc/reassignment.ts).
   45: { name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0 },

@@ -8,6 +8,7 @@ import { Listener, type RequestHandler } from '../net/server.ts';
 import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { ScConfig } from './config.ts';
 import { wireScCore } from './core.ts';
+import { electLeadersHandler } from './elect-leaders.ts';
 import { scHandlers } from './handlers/index.ts';
 import type { Leadership } from './leadership.ts';
 import { LocalMetadataStore } from './metadata-store.ts';
@@ -110,6 +111,13 @@ export class Sc {
       leadership,
       shutDown,
       allocateProducerIds,
+      electLeaders: electLeadersHandler({
+        store,
+        spus,
+        topics,
+        logger: this.logger,
+        onChange: () => pushes.markChanged(),
+      }),
     };
     const router = createRouter({ handlers: scHandlers(), services });
     const port = await this.#listen(router);

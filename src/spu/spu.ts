@@ -18,6 +18,7 @@ import { ControllerLink } from './controller-link.ts';
 import { GroupCoordinator } from './groups/coordinator.ts';
 import type { SpuServices } from './handler.ts';
 import { controlHandlers } from './handlers/control.ts';
+import { forwardedElectLeadersHandlers } from './handlers/elect-leaders.ts';
 import { forwardedAdminHandlers } from './handlers/forward.ts';
 import { groupHandlers } from './handlers/groups/index.ts';
 import { spuHandlers } from './handlers/index.ts';
@@ -302,6 +303,7 @@ export class Spu {
           ...groupHandlers(groups),
           ...toolAdminHandlers,
           ...forwardedAdminHandlers(link),
+          ...forwardedElectLeadersHandlers(link),
           ...producerIds,
         }),
       ),

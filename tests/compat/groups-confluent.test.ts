@@ -192,6 +192,29 @@ describe('confluent-kafka-python and kcat consumer groups', () => {
     await stopMembers([leader, restarted]);
   });
 
+  it('lets the static leader restart without a rebalance either', async () => {
+    await createTopic('py-static-leader', 4);
+    const options = (instance: string) => ({
+      topic: 'py-static-leader',
+      group: 'py-static-leader-group',
+      instance,
+    });
+    const leader = startMember('l1', options('leader-1'));
+    await until('the leader owning every partition', () => coversAll([leader], 4));
+    const follower = startMember('l2', options('leader-2'));
+    await until('two static members sharing four partitions', () => coversAll([leader, follower], 4));
+    const owned = [...leader.assignment];
+    const revokedBefore = follower.revoked.length;
+    leader.child.kill('SIGKILL');
+    await new Promise((resolve) => leader.child.once('exit', resolve));
+    const restarted = startMember('l1-again', options('leader-1'));
+    await until('the restarted leader getting its partitions back', () => restarted.assignment.length > 0);
+    assert.deepEqual(restarted.assignment, owned, 'the same partitions as before the restart');
+    assert.equal(follower.revoked.length, revokedBefore, 'the follower saw no rebalance');
+    assert.deepEqual(restarted.errors, []);
+    await stopMembers([follower, restarted]);
+  });
+
   it('runs kcat -G as a balanced consumer that resumes from its commits', async () => {
     const kcat = (groupName: string) =>
       run(

@@ -157,6 +157,14 @@ import {
   encodeDescribeTopicStatusResponse,
 } from './describe-topic-status.ts';
 import {
+  decodeElectLeadersRequest,
+  decodeElectLeadersResponse,
+  type ElectLeadersRequest,
+  type ElectLeadersResponse,
+  encodeElectLeadersRequest,
+  encodeElectLeadersResponse,
+} from './elect-leaders.ts';
+import {
   decodeFetchRequest,
   decodeFetchResponse,
   encodeFetchRequest,
@@ -643,6 +651,16 @@ export const apiCodecs = {
     encodeResponse: encodeDeleteGroupsResponse,
     decodeResponse: decodeDeleteGroupsResponse,
   } satisfies ApiCodec<DeleteGroupsRequest, DeleteGroupsResponse>,
+  43: {
+    apiKey: 43,
+    name: 'ElectLeaders',
+    minVersion: 0,
+    maxVersion: 2,
+    encodeRequest: encodeElectLeadersRequest,
+    decodeRequest: decodeElectLeadersRequest,
+    encodeResponse: encodeElectLeadersResponse,
+    decodeResponse: decodeElectLeadersResponse,
+  } satisfies ApiCodec<ElectLeadersRequest, ElectLeadersResponse>,
   44: {
     apiKey: 44,
     name: 'IncrementalAlterConfigs',

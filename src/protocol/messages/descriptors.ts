@@ -1787,6 +1787,62 @@ export const messageDescriptors: readonly MessageDescriptor[] = [
     ],
   },
   {
+    name: 'ElectLeadersRequest',
+    apiKey: 43,
+    minVersion: 0,
+    maxVersion: 2,
+    fields: [
+      ['electionType', 'int8', [1, 2], null, null, 0],
+      [
+        'topicPartitions',
+        '[]struct',
+        [0, 2],
+        [0, 2],
+        null,
+        [],
+        [
+          ['topic', 'string', [0, 2], null, null, ''],
+          ['partitions', '[]int32', [0, 2], null, null, []],
+        ],
+      ],
+      ['timeoutMs', 'int32', [0, 2], null, null, 60000],
+    ],
+  },
+  {
+    name: 'ElectLeadersResponse',
+    apiKey: 43,
+    minVersion: 0,
+    maxVersion: 2,
+    fields: [
+      ['throttleTimeMs', 'int32', [0, 2], null, null, 0],
+      ['errorCode', 'int16', [1, 2], null, null, 0],
+      [
+        'replicaElectionResults',
+        '[]struct',
+        [0, 2],
+        null,
+        null,
+        [],
+        [
+          ['topic', 'string', [0, 2], null, null, ''],
+          [
+            'partitionResult',
+            '[]struct',
+            [0, 2],
+            null,
+            null,
+            [],
+            [
+              ['partitionId', 'int32', [0, 2], null, null, 0],
+              ['errorCode', 'int16', [0, 2], null, null, 0],
+              ['errorMessage', 'string', [0, 2], [0, 2], null, ''],
+            ],
+          ],
+        ],
+      ],
+    ],
+  },
+  {
     name: 'IncrementalAlterConfigsRequest',
     apiKey: 44,
     minVersion: 0,

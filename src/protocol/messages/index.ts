@@ -22,6 +22,7 @@ export * from './describe-log-dirs.ts';
 export * from './describe-producers.ts';
 export * from './describe-spus.ts';
 export * from './describe-topic-status.ts';
+export * from './elect-leaders.ts';
 export * from './error-codes.ts';
 export * from './fetch.ts';
 export * from './find-coordinator.ts';

@@ -18,6 +18,11 @@ const spuFacingHandlers: ScHandlerTable = {
   [apiKeys.SpuStatus]: spuStatusHandler,
 };
 
+/** Operator requests an SPU forwards, decided by the SC. */
+const operatorHandlers: ScHandlerTable = {
+  [apiKeys.ElectLeaders]: (request, context, { electLeaders }) => electLeaders(request, context.apiVersion),
+};
+
 /** The Tide extension APIs that describe SPUs and topics (tide's CLI and admin client use them). */
 const describeHandlers: ScHandlerTable = {
   [apiKeys.DescribeSpus]: describeSpusHandler,
@@ -30,6 +35,7 @@ export function scHandlers(): ScHandlerTable {
     ...adminHandlers,
     ...spuFacingHandlers,
     ...describeHandlers,
+    ...operatorHandlers,
   };
   table[apiKeys.ApiVersions] = apiVersionsHandler(() => advertisedApis(table));
   return table;

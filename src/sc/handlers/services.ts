@@ -3,6 +3,7 @@ import type {
   AllocateProducerIdsRequest,
   AllocateProducerIdsResponse,
 } from '../../protocol/messages/allocate-producer-ids.ts';
+import type { ElectLeadersRequest, ElectLeadersResponse } from '../../protocol/messages/elect-leaders.ts';
 import type { Leadership } from '../leadership.ts';
 import type { MetadataStore } from '../metadata-store.ts';
 import type { SpuRegistry } from '../spu-registry.ts';
@@ -19,6 +20,8 @@ export interface ScServices {
   /** Controlled shutdown: moves leadership off the SPU and pushes that, before it is told to stop. */
   readonly shutDown: (spuId: number) => Promise<void>;
   readonly allocateProducerIds: (request: AllocateProducerIdsRequest) => Promise<AllocateProducerIdsResponse>;
+  /** ElectLeaders, forwarded by the SPUs (elect-leaders.ts). */
+  readonly electLeaders: (request: ElectLeadersRequest, apiVersion: number) => Promise<ElectLeadersResponse>;
 }
 
 export type ScHandler<Request, Response> = RouteHandler<Request, Response, ScServices>;
