@@ -177,3 +177,34 @@ describe('topic names', () => {
     assert.deepEqual(internal, { __mine: false, [offsetsTopic]: true });
   });
 });
+
+describe('Kafka 3.x topic configs', () => {
+  it('are accepted, stored and described, with a note when Tide does not act on them', async () => {
+    const created = await client.createTopics([
+      {
+        name: 'connect-offsets',
+        configs: { 'min.cleanable.dirty.ratio': '0.1', 'cleanup.policy': 'compact' },
+      },
+    ]);
+    assert.equal(created.topics[0]?.errorCode, errorCodes.NONE);
+    const set = await setConfig('connect-offsets', 'message.format.version', '0.10.0.0');
+    assert.equal(set.responses[0]?.errorCode, errorCodes.NONE);
+    assert.equal(await describedConfig('connect-offsets', 'message.format.version'), '0.10.0.0');
+    assert.equal(await describedConfig('connect-offsets', 'min.cleanable.dirty.ratio'), '0.1');
+    const request = createDescribeConfigsRequest({
+      resources: [
+        createDescribeConfigsRequestResource({
+          resourceType: configResourceTypes.TOPIC,
+          resourceName: 'connect-offsets',
+          configurationKeys: ['message.format.version'],
+        }),
+      ],
+      includeDocumentation: true,
+    });
+    const described = await client.request(apiKeys.DescribeConfigs, 4, request);
+    assert.match(described.results[0]?.configs[0]?.documentation ?? '', /no effect in Tide/);
+    // Their values are still checked.
+    const bad = await setConfig('connect-offsets', 'min.cleanable.dirty.ratio', '2');
+    assert.equal(bad.responses[0]?.errorCode, errorCodes.INVALID_CONFIG);
+  });
+});

@@ -34,7 +34,10 @@ describe('admin requests through an SPU in a cluster', () => {
   let tide: Tide;
 
   before(async () => {
-    cluster = await startCluster({ spus: 1, scArgs: ['--spu-session-timeout-ms', '2000'] });
+    cluster = await startCluster({
+      spus: 1,
+      scArgs: ['--spu-session-timeout-ms', '2000', '--accept-unplaced-topics'],
+    });
     tide = await Tide.connect({ bootstrap: cluster.spus[0]!.bootstrap });
   });
   after(async () => {

@@ -17,6 +17,10 @@ export function scCommand(run: (options: Record<string, string>) => Promise<void
       '--no-auto-leader-rebalance',
       'keep leaders where elections put them (no preferred-leader election)',
     )
+    .option(
+      '--accept-unplaced-topics',
+      'accept topics with more replicas than SPUs online; they wait, unplaced, until enough join',
+    )
     .action(async (options: Record<string, string>) => {
       await run(options);
     });

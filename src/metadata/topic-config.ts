@@ -6,7 +6,7 @@ import { type Codec, codecUnavailableReason } from '../protocol/compression/comp
  * IncrementalAlterConfigs, the CLI, the SC). Values travel as strings, as in Kafka's admin APIs.
  */
 
-export type ConfigType = 'long' | 'int' | 'boolean' | 'string' | 'list';
+export type ConfigType = 'long' | 'int' | 'double' | 'boolean' | 'string' | 'list';
 
 interface ConfigDefinition {
   readonly type: ConfigType;
@@ -14,6 +14,29 @@ interface ConfigDefinition {
   readonly documentation: string;
   /** Why the (already type-checked) value is unacceptable, or undefined. */
   readonly check?: (value: string) => string | undefined;
+}
+
+/**
+ * A Kafka 3.x topic config that Tide accepts, stores and describes but does not act on: tools
+ * (Kafka Connect, Debezium, Strimzi, Terraform providers) create topics with them, and Kafka
+ * accepts them, so refusing them would break those tools. DescribeConfigs says so in the
+ * config's documentation.
+ */
+function inert(
+  type: ConfigType,
+  defaultValue: string,
+  documentation: string,
+  check?: ConfigDefinition['check'],
+) {
+  const note = `${documentation} (accepted for Kafka compatibility; no effect in Tide)`;
+  return { type, defaultValue, documentation: note, ...(check === undefined ? {} : { check }) };
+}
+
+function between(minimum: number, maximum: number): (value: string) => string | undefined {
+  return (value) =>
+    Number(value) >= minimum && Number(value) <= maximum
+      ? undefined
+      : `must be between ${minimum} and ${maximum}`;
 }
 
 const longMax = '9223372036854775807';
@@ -121,6 +144,83 @@ export const topicConfigDefinitions: Readonly<Record<string, ConfigDefinition>> 
     defaultValue: 'false',
     documentation: 'allow a replica outside the ISR to become leader (may lose acknowledged records)',
   },
+  'compression.gzip.level': inert('int', '-1', 'gzip level of batches the broker compresses', between(-1, 9)),
+  'compression.lz4.level': inert('int', '9', 'lz4 level of batches the broker compresses', between(1, 17)),
+  'compression.zstd.level': inert(
+    'int',
+    '3',
+    'zstd level of batches the broker compresses',
+    between(-131072, 22),
+  ),
+  'file.delete.delay.ms': inert(
+    'long',
+    '60000',
+    'wait before deleting a file from disk, in milliseconds',
+    atLeast(0n),
+  ),
+  'follower.replication.throttled.replicas': inert('list', '', 'replicas throttled on the follower side'),
+  'index.interval.bytes': inert('int', '4096', 'bytes between offset index entries', atLeast(0n)),
+  'leader.replication.throttled.replicas': inert('list', '', 'replicas throttled on the leader side'),
+  'local.retention.bytes': inert('long', '-2', 'local bytes kept with tiered storage', atLeast(-2n)),
+  'local.retention.ms': inert(
+    'long',
+    '-2',
+    'local time kept with tiered storage, in milliseconds',
+    atLeast(-2n),
+  ),
+  'max.compaction.lag.ms': inert(
+    'long',
+    longMax,
+    'longest a record stays uncompacted, in milliseconds',
+    atLeast(1n),
+  ),
+  'message.downconversion.enable': inert('boolean', 'true', 'down-convert batches for old consumers'),
+  'message.format.version': inert('string', '3.0-IV1', 'message format version (deprecated in Kafka 3)'),
+  'message.timestamp.after.max.ms': inert(
+    'long',
+    longMax,
+    'latest a record timestamp may be, in milliseconds',
+    atLeast(0n),
+  ),
+  'message.timestamp.before.max.ms': inert(
+    'long',
+    longMax,
+    'earliest a record timestamp may be, in milliseconds',
+    atLeast(0n),
+  ),
+  'message.timestamp.difference.max.ms': inert(
+    'long',
+    longMax,
+    'largest timestamp skew accepted, in milliseconds',
+    atLeast(0n),
+  ),
+  'min.cleanable.dirty.ratio': inert(
+    'double',
+    '0.5',
+    'share of the log uncompacted before the cleaner runs',
+    between(0, 1),
+  ),
+  'min.compaction.lag.ms': inert(
+    'long',
+    '0',
+    'shortest a record stays uncompacted, in milliseconds',
+    atLeast(0n),
+  ),
+  preallocate: inert('boolean', 'false', 'preallocate segment files'),
+  'remote.log.copy.disable': inert('boolean', 'false', 'stop copying segments to tiered storage'),
+  'remote.log.delete.on.disable': inert(
+    'boolean',
+    'false',
+    'delete tiered segments when tiering is turned off',
+  ),
+  'remote.storage.enable': inert('boolean', 'false', 'tiered storage for the topic'),
+  'segment.index.bytes': inert('int', '10485760', 'size of a segment offset index, in bytes', atLeast(4n)),
+  'segment.jitter.ms': inert(
+    'long',
+    '0',
+    'random jitter subtracted from segment.ms, in milliseconds',
+    atLeast(0n),
+  ),
 });
 
 const numberBounds: Record<'int' | 'long', readonly [bigint, bigint]> = {
@@ -138,6 +238,8 @@ export function topicConfigProblem(name: string, value: string | null): string |
     const [low, high] = numberBounds[definition.type];
     const number = BigInt(value);
     if (number < low || number > high) return `config "${name}" is out of range for a ${definition.type}`;
+  } else if (definition.type === 'double' && !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) {
+    return `config "${name}" must be a number, not "${value}"`;
   } else if (definition.type === 'boolean' && value !== 'true' && value !== 'false') {
     return `config "${name}" must be true or false, not "${value}"`;
   }

@@ -17,6 +17,12 @@ export interface ScConfig {
   readonly defaultReplicationFactor: number;
   /** Move leadership back to each partition's preferred (first) replica once it is in sync. */
   readonly autoLeaderRebalance: boolean;
+  /**
+   * Accept a topic whose replication factor exceeds the SPUs online and place it once enough
+   * join (status insufficient-resources). Off: such a topic gets INVALID_REPLICATION_FACTOR, as
+   * Kafka clients expect.
+   */
+  readonly acceptUnplacedTopics: boolean;
   /** Longest a controlled shutdown's answer waits for the pushes that move leadership. */
   readonly shutdownPushWaitMs: number;
   readonly limits: ScLimits;
@@ -42,6 +48,7 @@ export const scDefaults = Object.freeze({
   defaultPartitions: 1, // partitions of a topic created with -1
   defaultReplicationFactor: 1, // replication factor of a topic created with -1
   autoLeaderRebalance: true, // preferred-leader election (tide sc --no-auto-leader-rebalance disables)
+  acceptUnplacedTopics: false, // tide sc --accept-unplaced-topics turns it on
   shutdownPushWaitMs: 5000, // ms a controlled shutdown waits for the leadership pushes before answering
   limits: Object.freeze({
     frameBytesMax: 100 * 1024 * 1024, // bytes

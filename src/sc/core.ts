@@ -20,6 +20,8 @@ export interface ScCoreOptions {
   readonly sessionTimeoutMs: number;
   readonly autoRebalance: boolean;
   readonly defaults: TopicDefaults;
+  /** Accept topics with more replicas than SPUs online; they wait, unplaced, until enough join. */
+  readonly acceptUnplacedTopics: boolean;
   /** An SPU went online or offline; the SC elects and pushes in response. */
   readonly onSpuChange: (spuId: number, online: boolean, leadership: Leadership) => void;
   /** An SPU registered as a new process; it must leave every ISR before it counts as online. */
@@ -61,6 +63,7 @@ export function wireScCore(options: ScCoreOptions): ScCore {
     clock,
     logger: logger.child({ component: 'topics' }),
     defaults: options.defaults,
+    acceptUnplaced: options.acceptUnplacedTopics,
     onChange: options.onTopicsChange,
   });
   leadership = new Leadership({

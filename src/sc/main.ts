@@ -14,6 +14,8 @@ export interface ScCommandOptions {
   readonly dataDir?: string;
   readonly logLevel?: string;
   readonly spuSessionTimeoutMs?: string;
+  /** true with --accept-unplaced-topics. */
+  readonly acceptUnplacedTopics?: boolean | string;
   /** false with --no-auto-leader-rebalance. */
   readonly autoLeaderRebalance?: boolean | string;
 }
@@ -59,6 +61,7 @@ export function scConfigFromOptions(
     logLevel,
     spuSessionTimeoutMs: timeout,
     autoLeaderRebalance: options.autoLeaderRebalance !== false && options.autoLeaderRebalance !== 'false',
+    acceptUnplacedTopics: options.acceptUnplacedTopics === true || options.acceptUnplacedTopics === 'true',
   };
 }
 

@@ -62,6 +62,7 @@ export class Sc {
       logger: this.logger,
       sessionTimeoutMs: this.config.spuSessionTimeoutMs,
       autoRebalance: this.config.autoLeaderRebalance,
+      acceptUnplacedTopics: this.config.acceptUnplacedTopics,
       defaults: {
         partitions: this.config.defaultPartitions,
         replicationFactor: this.config.defaultReplicationFactor,

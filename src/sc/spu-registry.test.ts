@@ -33,6 +33,7 @@ async function setup() {
     clock,
     logger: silentLogger,
     defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
+    acceptUnplaced: true,
     onChange: () => undefined,
   });
   return { store, clock, spus, topics, changes };

@@ -19,8 +19,9 @@ export type { AdminResult, NewTopic, TopicDefaults } from '../metadata/topic-adm
 /**
  * The SC's topic frontend: the shared frontend (metadata/topic-frontend.ts) validates admin
  * changes; here they are recorded in the metadata store and partitions are placed on SPUs. A topic
- * whose replication factor exceeds the SPUs online is accepted and waits, unplaced (status
- * insufficient-resources), until enough SPUs are online; `provision` places it then.
+ * whose replication factor exceeds the SPUs online gets INVALID_REPLICATION_FACTOR, as Kafka
+ * clients expect; an SC that accepts unplaced topics records it instead, and it waits (status
+ * insufficient-resources) until enough SPUs are online; `provision` places it then.
  */
 
 interface StoredTopicsOptions {
@@ -28,6 +29,8 @@ interface StoredTopicsOptions {
   readonly spus: SpuRegistry;
   readonly clock: Clock;
   readonly onChange: () => void;
+  /** Accept topics with more replicas than SPUs online (they wait, unplaced); off by default. */
+  readonly acceptUnplaced?: boolean;
 }
 
 export class TopicFrontend extends SharedTopicFrontend<TopicRecord> {
@@ -75,12 +78,14 @@ class StoredTopics implements TopicCatalog<TopicRecord> {
   readonly #spus: SpuRegistry;
   readonly #clock: Clock;
   readonly #onChange: () => void;
+  readonly #acceptUnplaced: boolean;
 
   constructor(options: StoredTopicsOptions) {
     this.#store = options.store;
     this.#spus = options.spus;
     this.#clock = options.clock;
     this.#onChange = options.onChange;
+    this.#acceptUnplaced = options.acceptUnplaced ?? false;
   }
 
   get(name: string): TopicRecord | undefined {
@@ -107,8 +112,8 @@ class StoredTopics implements TopicCatalog<TopicRecord> {
     return new Set(this.#spus.list().map((spu) => spu.id));
   }
 
-  replicationFactorMax(): undefined {
-    return undefined;
+  replicationFactorMax(): number | undefined {
+    return this.#acceptUnplaced ? undefined : this.#spus.onlineSpus().length;
   }
 
   preview(shape: TopicShape): TopicRecord {

@@ -29,6 +29,8 @@ export async function openScCore(
     sessionTimeoutMs,
     autoRebalance: options.autoRebalance ?? true,
     defaults: { partitions: 1, replicationFactor: 1, partitionsPerTopicMax: 100 },
+    // Tests place topics on SPUs they register later.
+    acceptUnplacedTopics: true,
     onSpuChange: (spuId, online, leadership) => {
       if (spuEvents !== 'none') leadership.spuChanged(spuId, online);
     },

@@ -52,16 +52,55 @@ async function waitUntil(settled: Settled, timeoutMs: number, spu: SpuServices, 
 
 const timedOut = 'the change is recorded but not yet known to this SPU; it will be shortly';
 
+interface HeldResult {
+  name: string | null;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/**
+ * Wraps a forwarding handler: for each successful result, waits until `settledFor` holds (no wait
+ * when it gives undefined), else answers that result REQUEST_TIMED_OUT.
+ */
+function holdAnswers<Request extends { timeoutMs: number }, Response, Result extends HeldResult>(
+  forward: ApiHandler<Request, Response>,
+  options: {
+    results: (response: Response) => Result[];
+    settledFor: (request: Request, result: Result, spu: SpuServices) => Settled | undefined;
+    held: (request: Request) => boolean;
+    /** The first version whose answers carry an error message. */
+    messageSince: number;
+  },
+): ApiHandler<Request, Response> {
+  return async (request, context, spu) => {
+    const response = await forward(request, context, spu);
+    if (response === undefined || request.timeoutMs <= 0 || !options.held(request)) return response;
+    for (const result of options.results(response)) {
+      if (result.errorCode !== errorCodes.NONE) continue;
+      const settled = options.settledFor(request, result, spu);
+      if (settled === undefined || (await waitUntil(settled, request.timeoutMs, spu, context))) continue;
+      result.errorCode = errorCodes.REQUEST_TIMED_OUT;
+      result.errorMessage = context.apiVersion >= options.messageSince ? timedOut : null;
+    }
+    return response;
+  };
+}
+
 /** CreateTopics, held until each created topic's partitions are led in this SPU's metadata. */
 export function awaitCreatedTopics(
   forward: ApiHandler<CreateTopicsRequest, CreateTopicsResponse>,
 ): ApiHandler<CreateTopicsRequest, CreateTopicsResponse> {
-  return async (request, context, spu) => {
-    const response = await forward(request, context, spu);
-    if (response === undefined || request.validateOnly || request.timeoutMs <= 0) return response;
-    for (const result of response.topics) {
-      if (result.errorCode !== errorCodes.NONE) continue;
-      const asked = request.topics.find((topic) => topic.name === result.name);
+  return holdAnswers(forward, {
+    results: (response) => response.topics,
+    held: (request) => !request.validateOnly,
+    messageSince: 1,
+    settledFor: (request, created, spu) => {
+      const asked = request.topics.find((topic) => topic.name === created.name);
+      // The SC accepts a topic with more replicas than SPUs online only when told to, and places
+      // it once enough join (status insufficient-resources): there is nothing to wait for yet.
+      const replicationFactor = asked?.assignments[0]?.brokerIds.length ?? asked?.replicationFactor ?? -1;
+      const copies = replicationFactor > 0 ? replicationFactor : created.replicationFactor;
+      if (copies > spu.cluster.brokers().length) return undefined;
       const requested =
         asked === undefined
           ? -1
@@ -69,51 +108,35 @@ export function awaitCreatedTopics(
             ? asked.assignments.length
             : asked.numPartitions;
       // -1 asked for the default count, which v5+ answers report; older answers leave it -1 (any count).
-      const settled = topicLed(result.name, requested > 0 ? requested : result.numPartitions);
-      // The SC accepts a topic with more replicas than SPUs online and places it once enough
-      // join (status insufficient-resources): there is nothing to wait for yet.
-      const replicationFactor = asked?.assignments[0]?.brokerIds.length ?? asked?.replicationFactor ?? -1;
-      const copies = replicationFactor > 0 ? replicationFactor : result.replicationFactor;
-      if (copies > spu.cluster.brokers().length) continue;
-      if (await waitUntil(settled, request.timeoutMs, spu, context)) continue;
-      result.errorCode = errorCodes.REQUEST_TIMED_OUT;
-      result.errorMessage = timedOut;
-    }
-    return response;
-  };
+      return topicLed(created.name, requested > 0 ? requested : created.numPartitions);
+    },
+  });
 }
 
 /** CreatePartitions, held until each grown topic shows its new partitions, led. */
 export function awaitCreatedPartitions(
   forward: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>,
 ): ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> {
-  return async (request, context, spu) => {
-    const response = await forward(request, context, spu);
-    if (response === undefined || request.validateOnly || request.timeoutMs <= 0) return response;
-    for (const result of response.results) {
-      if (result.errorCode !== errorCodes.NONE) continue;
-      const count = request.topics.find((topic) => topic.name === result.name)?.count ?? -1;
-      if (await waitUntil(topicLed(result.name, count), request.timeoutMs, spu, context)) continue;
-      result.errorCode = errorCodes.REQUEST_TIMED_OUT;
-      result.errorMessage = timedOut;
-    }
-    return response;
-  };
+  return holdAnswers(forward, {
+    results: (response) => response.results,
+    held: (request) => !request.validateOnly,
+    messageSince: 0,
+    settledFor: (request, result) => {
+      const name = result.name ?? '';
+      return topicLed(name, request.topics.find((topic) => topic.name === name)?.count ?? -1);
+    },
+  });
 }
 
 /** DeleteTopics, held until each deleted topic is gone from this SPU's metadata. */
 export function awaitDeletedTopics(
   forward: ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>,
 ): ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> {
-  return async (request, context, spu) => {
-    const response = await forward(request, context, spu);
-    if (response === undefined || request.timeoutMs <= 0) return response;
-    for (const result of response.responses) {
-      if (result.errorCode !== errorCodes.NONE || result.name === null) continue;
-      if (await waitUntil(topicGone(result.name), request.timeoutMs, spu, context)) continue;
-      result.errorCode = errorCodes.REQUEST_TIMED_OUT;
-      result.errorMessage = context.apiVersion >= 5 ? timedOut : null;
-    }
-    return response;
-  };
+  return holdAnswers(forward, {
+    results: (response) => response.responses,
+    held: () => true,
+    messageSince: 5,
+    // Named by id (v6+) without a name: nothing this SPU can look up by name.
+    settledFor: (_request, result) => (result.name === null ? undefined : topicGone(result.name)),
+  });
 }
