@@ -54,19 +54,7 @@ export async function startCluster(
 ): Promise<TestCluster> {
   const temp = await makeTempDir('tide-cluster-');
   const startSc = (listen: string, http: string): Promise<TideProcess> =>
-    startTide(
-      [
-        'sc',
-        '--listen',
-        listen,
-        '--http',
-        http,
-        '--data-dir',
-        join(temp.path, 'sc'),
-        ...(options.scArgs ?? []),
-      ],
-      { readyMessage: 'sc ready', env: { TIDE_LOG_LEVEL: 'info' } },
-    );
+    startClusterSc({ listen, http, dataDir: join(temp.path, 'sc'), args: options.scArgs ?? [] });
   // Stable ports: restartSc brings the SC back at the same address.
   const [scListen, scHttp] = (await stablePorts(2)) as [number, number];
   const scAddress = `127.0.0.1:${scListen}`;
@@ -122,6 +110,19 @@ export async function startCluster(
     },
     destroy,
   };
+}
+
+function startClusterSc(options: {
+  listen: string;
+  http: string;
+  dataDir: string;
+  args: readonly string[];
+}): Promise<TideProcess> {
+  const { listen, http, dataDir, args } = options;
+  return startTide(['sc', '--listen', listen, '--http', http, '--data-dir', dataDir, ...args], {
+    readyMessage: 'sc ready',
+    env: { TIDE_LOG_LEVEL: 'info' },
+  });
 }
 
 /** Waits for every start; when one fails, kills the ones that started, cleans up and rethrows. */

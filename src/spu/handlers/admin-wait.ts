@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
@@ -45,7 +44,7 @@ async function waitUntil(settled: Settled, timeoutMs: number, spu: SpuServices, 
   const signal = context.connection.closed;
   while (!settled(spu.cluster)) {
     if (signal.aborted || spu.clock.monotonicMs() >= deadline) return false;
-    await sleep(metadataPollMs, undefined, { signal }).catch(() => undefined);
+    await spu.clock.sleep(metadataPollMs, signal).catch(() => undefined);
   }
   return true;
 }
