@@ -35,6 +35,10 @@ export const clusterMemberDefaults = Object.freeze({
   // ms a push naming a newer broker epoch waits for the registration answer: that answer is one
   // round trip behind the push, so this is the SC link's request timeout, not a guess at latency.
   registrationWaitMsMax: 5000,
+  // Partitions whose logs open at once in a LeaderAndIsr: enough to overlap the file I/O of
+  // opening (a few files each), few enough that one chunk's work is a few ms of the event loop and
+  // its open files and buffers stay small next to the SPU's.
+  leaderAndIsrChunkPartitions: 32,
 });
 
 /** LeaderAndIsr `type`: FULL lists every partition the SPU replicates; INCREMENTAL only changes. */
@@ -174,18 +178,9 @@ export class ClusterMember {
       const all: LeaderAndIsrResponsePartitionError[] = [];
       const topics = [];
       for (const topic of request.topicStates) {
-        const partitionErrors = [];
-        for (const state of topic.partitionStates) {
+        for (const state of topic.partitionStates)
           listed.add(`${topic.topicName}\u0000${state.partitionIndex}`);
-          const errorCode = await this.#becomeReplica(topic.topicName, state);
-          partitionErrors.push(
-            createLeaderAndIsrResponsePartitionError({
-              topicName: topic.topicName,
-              partitionIndex: state.partitionIndex,
-              errorCode,
-            }),
-          );
-        }
+        const partitionErrors = await this.#becomeReplicas(topic.topicName, topic.partitionStates);
         all.push(...partitionErrors);
         topics.push(createLeaderAndIsrResponseTopicError({ topicId: topic.topicId, partitionErrors }));
       }
@@ -200,6 +195,32 @@ export class ClusterMember {
       // v4 answers in partitionErrors, v5+ in topics; each version encodes only its own field.
       return createLeaderAndIsrResponse({ errorCode: errorCodes.NONE, partitionErrors: all, topics });
     });
+  }
+
+  /**
+   * Takes the roles of one topic's partitions, `leaderAndIsrChunkPartitions` at a time: their logs
+   * open in parallel (file I/O overlaps), and the event loop turns between chunks, so heartbeats and
+   * client requests keep flowing while thousands of partitions open after a restart.
+   */
+  async #becomeReplicas(
+    topic: string,
+    states: readonly LeaderAndIsrRequestPartitionState[],
+  ): Promise<LeaderAndIsrResponsePartitionError[]> {
+    const errors: LeaderAndIsrResponsePartitionError[] = [];
+    const chunk = clusterMemberDefaults.leaderAndIsrChunkPartitions;
+    for (let start = 0; start < states.length; start += chunk) {
+      const slice = states.slice(start, start + chunk);
+      const codes = await Promise.all(slice.map((state) => this.#becomeReplica(topic, state)));
+      for (const [index, state] of slice.entries()) {
+        const errorCode = codes[index]!;
+        const partitionIndex = state.partitionIndex;
+        errors.push(
+          createLeaderAndIsrResponsePartitionError({ topicName: topic, partitionIndex, errorCode }),
+        );
+      }
+      if (start + chunk < states.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return errors;
   }
 
   async #becomeReplica(topic: string, state: LeaderAndIsrRequestPartitionState): Promise<number> {
