@@ -20,9 +20,13 @@ export function spuCommand(run: (options: Record<string, string | boolean>) => P
     .option('--sc <host:port>', 'join the cluster of the Streaming Controller at this address')
     .option(
       '--internal <host:port>',
-      'internal listener for the SC, with --sc (default 127.0.0.1:9192+id-1; port 0 picks a free one)',
+      'internal listener for the SC and replication, with --sc (default 127.0.0.1:9192+id-1, loopback: it is not authenticated; port 0 picks a free one)',
     )
     .option('--connections-max <n>', 'client connections open at once; more are closed (default 10000)')
+    .option(
+      '--connections-max-idle-ms <ms>',
+      'ms a client connection with nothing in progress may stay silent before it is closed (default 600000)',
+    )
     .option(
       '--inflight-requests-max <n>',
       'requests in progress per connection before reading pauses (default 64)',

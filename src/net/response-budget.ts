@@ -9,11 +9,23 @@ import type { RequestMemory } from './request-memory.ts';
  * process-wide RequestMemory shared by every connection. Either lets one response in when it holds
  * nothing, so a response larger than a bound still goes out. Closing the connection gives back all.
  */
+/** Room taken for one response (see ResponseBudget.reserve). */
+export interface ResponseReservation {
+  /** The response is built (or will not be): give the room back. */
+  release(): void;
+  /** The request parks: give back the process's share, keep the connection's. */
+  suspend(): void;
+  /** The request woke: wait for the process's share again. */
+  resume(): Promise<void>;
+}
+
 export class ResponseBudget {
   readonly #bytesMax: number;
   readonly #process: RequestMemory;
   readonly #closed: AbortSignal;
   #heldBytes = 0;
+  /** Reserved by parked requests: held against the connection's bound, not the process's. */
+  #suspendedBytes = 0;
   /** Written to the socket and still in its buffer: given back at the socket's next drain. */
   #undrainedBytes = 0;
   readonly #waiting = new Set<() => void>();
@@ -30,18 +42,39 @@ export class ResponseBudget {
   }
 
   /**
-   * Waits until `bytes` fit in both bounds and takes them; resolves with the function that gives them
-   * back (call it once the response is built: it is then counted by `hold`). Resolves at once, with
-   * nothing taken, when the connection has closed.
+   * Waits until `bytes` fit in both bounds and takes them. The reservation is given back once the
+   * response is built (it is then counted by `hold`). A request that parks keeps its share of the
+   * connection's bound, so requests behind it cannot build responses that would wait behind it, and
+   * suspends its share of the process's, which parked requests must not hold. Resolves at once,
+   * with nothing taken, when the connection has closed.
    */
-  async reserve(bytes: number): Promise<() => void> {
+  async reserve(bytes: number): Promise<ResponseReservation> {
     while (!this.#closed.aborted && !this.#take(bytes)) await this.#nextRelease();
-    if (this.#closed.aborted) return () => undefined;
-    let given = false;
-    return () => {
-      if (given) return;
-      given = true;
-      this.#give(bytes);
+    if (this.#closed.aborted)
+      return { release: () => undefined, suspend: () => undefined, resume: async () => {} };
+    let state: 'held' | 'suspended' | 'given' = 'held';
+    return {
+      // After the close everything was given back at once (#releaseAll): nothing more to give.
+      release: () => {
+        if (state === 'given' || this.#closed.aborted) return;
+        if (state === 'held') this.#process.release(bytes);
+        else this.#suspendedBytes -= bytes;
+        state = 'given';
+        this.#give(bytes, false);
+      },
+      suspend: () => {
+        if (state !== 'held' || this.#closed.aborted) return;
+        state = 'suspended';
+        this.#suspendedBytes += bytes;
+        this.#process.release(bytes);
+      },
+      resume: async () => {
+        while (state === 'suspended' && !this.#closed.aborted && !this.#process.take(bytes))
+          await this.#nextRelease();
+        if (state !== 'suspended' || this.#closed.aborted) return;
+        state = 'held';
+        this.#suspendedBytes -= bytes;
+      },
     };
   }
 
@@ -62,7 +95,7 @@ export class ResponseBudget {
   drained(): void {
     const bytes = this.#undrainedBytes;
     this.#undrainedBytes = 0;
-    this.#give(bytes);
+    this.#give(bytes, true);
   }
 
   #take(bytes: number): boolean {
@@ -72,18 +105,19 @@ export class ResponseBudget {
     return true;
   }
 
-  #give(bytes: number): void {
+  /** Gives back the connection's share of `bytes`, and the process's when `process` says so. */
+  #give(bytes: number, process: boolean): void {
     if (this.#closed.aborted || bytes <= 0) return;
     this.#heldBytes -= bytes;
-    this.#process.release(bytes);
+    if (process) this.#process.release(bytes);
     this.#wake();
   }
 
   #releaseAll(): void {
-    const bytes = this.#heldBytes;
+    this.#process.release(this.#heldBytes - this.#suspendedBytes);
     this.#heldBytes = 0;
+    this.#suspendedBytes = 0;
     this.#undrainedBytes = 0;
-    this.#process.release(bytes);
     this.#wake();
   }
 

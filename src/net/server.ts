@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../base/logger.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 import { RequestMemory } from './request-memory.ts';
-import { ResponseBudget } from './response-budget.ts';
+import { ResponseBudget, type ResponseReservation } from './response-budget.ts';
 
 /**
  * The server side of Kafka framing, shared by the SPU's listeners and the SC's: a Listener accepts
@@ -63,10 +63,10 @@ export interface ConnectionContext {
   /** Resolved when the connection closes; parked requests use it to stop waiting. */
   readonly closed: AbortSignal;
   /**
-   * Waits for room to build a response of about `bytes` (response-budget.ts) and takes it; the
-   * returned function gives it back once the response is built. Absent where nothing is bounded.
+   * Waits for room to build a response of about `bytes` (response-budget.ts) and takes it, to be
+   * given back once the response is built. Absent where nothing is bounded.
    */
-  reserveResponseBytes?(bytes: number): Promise<() => void>;
+  reserveResponseBytes?(bytes: number): Promise<ResponseReservation>;
 }
 
 /**
@@ -150,7 +150,7 @@ export class Connection implements ConnectionContext {
     return this.#abort.signal;
   }
 
-  reserveResponseBytes(bytes: number): Promise<() => void> {
+  reserveResponseBytes(bytes: number): Promise<ResponseReservation> {
     return this.#responses.reserve(bytes);
   }
 

@@ -425,6 +425,38 @@ describe('cluster member: the SC pushes and the roles they give', () => {
     assert.equal(partitions.get('orders', 1)?.log.config.retentionMs, 60_000);
   });
 
+  it('applies configs from a connection only once it has delivered a push that passes fencing', async () => {
+    const configsPush = (value: string) =>
+      createAlterConfigsRequest({
+        resources: [
+          createAlterConfigsRequestResource({
+            resourceType: 2,
+            resourceName: 'orders',
+            configs: [{ name: 'retention.ms', value }],
+          }),
+        ],
+      });
+    const sc = { id: 7, closed: new AbortController().signal };
+    const stranger = { id: 8, closed: new AbortController().signal };
+    assert.equal(
+      member.applyTopicConfigs(configsPush('1'), stranger).responses[0]?.errorCode,
+      errorCodes.NONE,
+    );
+    assert.equal(member.applyTopicConfigs(configsPush('60000'), sc).responses[0]?.errorCode, errorCodes.NONE);
+    assert.deepEqual(state.configsOf('orders'), {}, 'nothing applies before a push proves the connection');
+    const forged = metadataPush({ brokerEpoch: -1n, controllerEpoch: 0x7fffffff }, []);
+    assert.equal(await member.applyMetadata(forged, stranger), errorCodes.STALE_BROKER_EPOCH);
+    assert.deepEqual(state.configsOf('orders'), {}, "a stranger's configs never apply");
+    assert.equal(await member.applyMetadata(metadataPush({}, []), sc), errorCodes.NONE);
+    assert.deepEqual(state.configsOf('orders'), { 'retention.ms': '60000' }, "the SC's staged configs apply");
+    member.applyTopicConfigs(configsPush('120000'), sc);
+    assert.deepEqual(
+      state.configsOf('orders'),
+      { 'retention.ms': '120000' },
+      'then its configs apply at once',
+    );
+  });
+
   it('waits for the registration answer when a push names a newer broker epoch', async () => {
     const registering = new ClusterMember({
       selfId,

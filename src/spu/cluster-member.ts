@@ -31,10 +31,20 @@ import { resourceTypes } from './config-resources.ts';
 import { logConfigFromTopic, type Partition, type PartitionManager } from './partitions.ts';
 import { partitionFailure } from './storage-errors.ts';
 
+/** The connection a push arrived on (net/server.ts ConnectionContext). */
+export interface PushSource {
+  readonly id: number;
+  readonly closed: AbortSignal;
+}
+
 export const clusterMemberDefaults = Object.freeze({
   // ms a push naming a newer broker epoch waits for the registration answer: that answer is one
   // round trip behind the push, so this is the SC link's request timeout, not a guess at latency.
   registrationWaitMsMax: 5000,
+  // Partitions whose logs open at once in a LeaderAndIsr: enough to overlap the file I/O of
+  // opening (a few files each), few enough that one chunk's work is a few ms of the event loop and
+  // its open files and buffers stay small next to the SPU's.
+  leaderAndIsrChunkPartitions: 32,
 });
 
 /** LeaderAndIsr `type`: FULL lists every partition the SPU replicates; INCREMENTAL only changes. */
@@ -65,6 +75,9 @@ export class ClusterMember {
   readonly #nowMs: () => number;
   /** Called after every LeaderAndIsr and StopReplica: the follower fetchers follow the new roles. */
   readonly #onRolesChanged: () => void;
+  /** Connections that delivered a push passing the fencing checks, and others' staged configs. */
+  readonly #provenSources = new Set<number>();
+  readonly #stagedConfigs = new Map<number, Map<string, Record<string, string>>>();
   /** Pushes are applied one at a time, in arrival order, so that each sees the previous one's effect. */
   #applying: Promise<unknown> = Promise.resolve();
 
@@ -110,13 +123,25 @@ export class ClusterMember {
    * AlterConfigs from the SC: each topic's configs, replacing what the SPU had. Each topic stands
    * alone: configs the log cannot take (INVALID_CONFIG) leave that topic on its last good configs,
    * so its partitions keep serving and still open after a restart, and the other topics apply.
+   *
+   * AlterConfigs carries no epochs, so configs from a connection (`from`) that has not yet delivered
+   * an UpdateMetadata passing the fencing checks are only staged: the SC sends UpdateMetadata right
+   * after them on the same connection, and they apply then. A stranger's configs (retention.ms=1
+   * would delete data) never apply. Without `from` (a caller inside the SPU) they apply at once.
    */
-  applyTopicConfigs(request: AlterConfigsRequest): AlterConfigsResponse {
+  applyTopicConfigs(request: AlterConfigsRequest, from?: PushSource): AlterConfigsResponse {
+    const proven = from === undefined || this.#provenSources.has(from.id);
+    const staged = new Map<string, Record<string, string>>();
     const responses = request.resources.map((resource) => {
-      const refusal =
+      const checked =
         resource.resourceType === resourceTypes.TOPIC
-          ? this.#applyTopicConfig(resource.resourceName, resource.configs)
+          ? this.#checkTopicConfig(resource.resourceName, resource.configs)
           : { errorCode: errorCodes.INVALID_REQUEST, errorMessage: 'the SC pushes topic configs only' };
+      if ('configs' in checked) {
+        if (proven) this.#commitTopicConfig(resource.resourceName, checked.configs);
+        else staged.set(resource.resourceName, checked.configs);
+      }
+      const refusal = 'configs' in checked ? undefined : checked;
       return createAlterConfigsResponseResourceResponse({
         errorCode: refusal?.errorCode ?? errorCodes.NONE,
         errorMessage: refusal?.errorMessage ?? null,
@@ -124,19 +149,43 @@ export class ClusterMember {
         resourceName: resource.resourceName,
       });
     });
+    if (!proven && from !== undefined) this.#stage(from, staged);
     return createAlterConfigsResponse({ responses });
   }
 
-  #applyTopicConfig(
+  /** Keeps one connection's unproven configs (the latest push only) until it proves itself or closes. */
+  #stage(from: PushSource, configs: Map<string, Record<string, string>>): void {
+    if (!this.#stagedConfigs.has(from.id))
+      from.closed.addEventListener('abort', () => this.#forget(from.id), { once: true });
+    this.#stagedConfigs.set(from.id, configs);
+  }
+
+  #forget(sourceId: number): void {
+    this.#stagedConfigs.delete(sourceId);
+    this.#provenSources.delete(sourceId);
+  }
+
+  /** A push from `from` passed the fencing checks: its staged configs apply, later ones at once. */
+  #prove(from: PushSource | undefined): void {
+    if (from === undefined || this.#provenSources.has(from.id) || from.closed.aborted) return;
+    const staged = this.#stagedConfigs.get(from.id);
+    this.#stagedConfigs.delete(from.id);
+    for (const [topic, configs] of staged ?? []) this.#commitTopicConfig(topic, configs);
+    if (staged === undefined)
+      from.closed.addEventListener('abort', () => this.#forget(from.id), { once: true });
+    this.#provenSources.add(from.id);
+  }
+
+  #checkTopicConfig(
     topic: string,
     pushed: readonly { readonly name: string; readonly value: string | null }[],
-  ): { errorCode: number; errorMessage: string } | undefined {
+  ): { configs: Record<string, string> } | { errorCode: number; errorMessage: string } {
     const configs: Record<string, string> = {};
     for (const { name, value } of pushed) if (value !== null) configs[name] = value;
     try {
       // The same check the log makes when it opens: what passes here opens after a restart too.
       resolveLogConfig(logConfigDefaults, logConfigFromTopic(configs));
-      this.#partitions.applyConfigs(topic, configs);
+      return { configs };
     } catch (error) {
       const errorMessage = error instanceof Error ? error.message : String(error);
       this.#logger.warn('pushed topic configs refused; the topic keeps its previous ones', {
@@ -145,14 +194,18 @@ export class ClusterMember {
       });
       return { errorCode: errorCodes.INVALID_CONFIG, errorMessage };
     }
+  }
+
+  #commitTopicConfig(topic: string, configs: Record<string, string>): void {
+    this.#partitions.applyConfigs(topic, configs);
     this.state.setConfigs(topic, configs);
-    return undefined;
   }
 
   /** UpdateMetadata from the SC: the live SPUs and every topic's partitions. */
-  applyMetadata(request: UpdateMetadataRequest): Promise<number> {
+  applyMetadata(request: UpdateMetadataRequest, from?: PushSource): Promise<number> {
     return this.#serial(async () => {
       const fenced = await this.fencing(request.controllerEpoch, request.brokerEpoch);
+      if (fenced === undefined) this.#prove(from);
       if (fenced !== undefined) {
         this.#logger.warn('stale metadata push ignored', {
           controllerEpoch: request.controllerEpoch,
@@ -174,18 +227,9 @@ export class ClusterMember {
       const all: LeaderAndIsrResponsePartitionError[] = [];
       const topics = [];
       for (const topic of request.topicStates) {
-        const partitionErrors = [];
-        for (const state of topic.partitionStates) {
+        for (const state of topic.partitionStates)
           listed.add(`${topic.topicName}\u0000${state.partitionIndex}`);
-          const errorCode = await this.#becomeReplica(topic.topicName, state);
-          partitionErrors.push(
-            createLeaderAndIsrResponsePartitionError({
-              topicName: topic.topicName,
-              partitionIndex: state.partitionIndex,
-              errorCode,
-            }),
-          );
-        }
+        const partitionErrors = await this.#becomeReplicas(topic.topicName, topic.partitionStates);
         all.push(...partitionErrors);
         topics.push(createLeaderAndIsrResponseTopicError({ topicId: topic.topicId, partitionErrors }));
       }
@@ -200,6 +244,32 @@ export class ClusterMember {
       // v4 answers in partitionErrors, v5+ in topics; each version encodes only its own field.
       return createLeaderAndIsrResponse({ errorCode: errorCodes.NONE, partitionErrors: all, topics });
     });
+  }
+
+  /**
+   * Takes the roles of one topic's partitions, `leaderAndIsrChunkPartitions` at a time: their logs
+   * open in parallel (file I/O overlaps), and the event loop turns between chunks, so heartbeats and
+   * client requests keep flowing while thousands of partitions open after a restart.
+   */
+  async #becomeReplicas(
+    topic: string,
+    states: readonly LeaderAndIsrRequestPartitionState[],
+  ): Promise<LeaderAndIsrResponsePartitionError[]> {
+    const errors: LeaderAndIsrResponsePartitionError[] = [];
+    const chunk = clusterMemberDefaults.leaderAndIsrChunkPartitions;
+    for (let start = 0; start < states.length; start += chunk) {
+      const slice = states.slice(start, start + chunk);
+      const codes = await Promise.all(slice.map((state) => this.#becomeReplica(topic, state)));
+      for (const [index, state] of slice.entries()) {
+        const errorCode = codes[index]!;
+        const partitionIndex = state.partitionIndex;
+        errors.push(
+          createLeaderAndIsrResponsePartitionError({ topicName: topic, partitionIndex, errorCode }),
+        );
+      }
+      if (start + chunk < states.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return errors;
   }
 
   async #becomeReplica(topic: string, state: LeaderAndIsrRequestPartitionState): Promise<number> {

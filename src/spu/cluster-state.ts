@@ -78,10 +78,13 @@ export class ClusterState implements ClusterView {
     this.#replicationBrokers = brokersAt(request, replicationListener);
     const topics = new Map<string, TopicState>();
     for (const state of request.topicStates) {
-      const known = this.#topics.get(state.topicName);
+      // By index, not by search: a topic may have thousands of partitions, and every push lists all.
+      const known = new Map(
+        (this.#topics.get(state.topicName)?.partitions ?? []).map((info) => [info.partition, info]),
+      );
       const partitions = state.partitionStates
         .map((partition): PartitionInfo => {
-          const current = known?.partitions.find((info) => info.partition === partition.partitionIndex);
+          const current = known.get(partition.partitionIndex);
           if (current !== undefined && current.leaderEpoch > partition.leaderEpoch) return current;
           return {
             partition: partition.partitionIndex,

@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { type HostPort, parseHostPort } from '../base/address.ts';
 import { type LogLevel, logLevels } from '../base/logger.ts';
 import { runUntilSignalled } from '../base/service-process.ts';
+import { connectionLimitDefaults } from '../net/server.ts';
 import { type SpuConfig, spuDefaults } from './config.ts';
 import type { CoordinatorSettings } from './groups/coordinator.ts';
 import { Spu } from './spu.ts';
@@ -25,6 +26,8 @@ export interface SpuCommandOptions {
   readonly clusterId?: string;
   readonly connectionsMax?: string;
   readonly inflightRequestsMax?: string;
+  /** ms a client connection with nothing in progress may stay silent (connections.max.idle.ms). */
+  readonly connectionsMaxIdleMs?: string;
   /** The SC's address: with it the SPU joins a cluster, without it the SPU is standalone. */
   readonly sc?: string;
   /** The internal listener's address (the SC's pushes), in a cluster. */
@@ -173,6 +176,11 @@ export function spuConfigFromOptions(
         options.inflightRequestsMax,
         spuDefaults.limits.inflightRequestsMax,
         '--inflight-requests-max',
+      ),
+      idleMsMax: parseCount(
+        options.connectionsMaxIdleMs,
+        connectionLimitDefaults.idleMsMax,
+        '--connections-max-idle-ms',
       ),
     },
   };

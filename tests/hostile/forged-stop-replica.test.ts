@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { type ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import {
+  createAlterConfigsRequest,
+  createAlterConfigsRequestResource,
+} from '../../src/protocol/messages/alter-configs.ts';
 import { apiKeys } from '../../src/protocol/messages/api-keys.ts';
 import { errorCodes } from '../../src/protocol/messages/error-codes.ts';
 import {
@@ -21,7 +25,8 @@ import { metadata, until } from '../helpers/cluster-kit.ts';
  * broker epoch of -1 or any other than the SPU's current one) used to delete the partition and raise
  * the SPU's controller epoch above the real SC's, which then saw every push refused as stale. A push
  * must name the SPU's current registration; the forged ones are refused, the data stays, and the SC's
- * pushes still apply. (Epochs fence, they do not authenticate: one who learns the current broker
+ * pushes still apply. Pushed configs, which carry no epochs, apply only from a connection that has
+ * passed those checks, so a forged AlterConfigs cannot set retention.ms=1 either. (Epochs fence, they do not authenticate: one who learns the current broker
  * epoch passes, which is why the internal listener binds to loopback until the channel is
  * authenticated.)
  */
@@ -86,6 +91,27 @@ describe('a forged StopReplica on the internal listener', () => {
         const answer = await internal.request(apiKeys.StopReplica, 4, forged);
         assert.equal(answer.errorCode, errorCodes.STALE_BROKER_EPOCH, `broker epoch ${brokerEpoch}`);
       }
+
+      // Configs carry no epochs: from a connection that never passed the fencing checks they never
+      // apply (retention.ms=1 would delete every record at the next retention pass).
+      const forgedConfigs = createAlterConfigsRequest({
+        resources: [
+          createAlterConfigsRequestResource({
+            resourceType: 2,
+            resourceName: topic,
+            configs: [{ name: 'retention.ms', value: '1' }],
+          }),
+        ],
+      });
+      await internal.request(apiKeys.AlterConfigs, 0, forgedConfigs);
+      const described = await admin.describeConfigs({
+        resources: [{ type: 2 as ConfigResourceTypes, name: topic }], // 2: TOPIC
+        includeSynonyms: false,
+      });
+      const retention = described.resources[0]?.configEntries.find(
+        (entry) => entry.configName === 'retention.ms',
+      );
+      assert.notEqual(retention?.configValue, '1', 'the forged retention was not applied');
 
       assert.equal(existsSync(join(spu.dataDir, `${topic}-0`)), true, 'the partition folder is still there');
       const fetched = await client.fetch(topic, 0, 0n);

@@ -118,3 +118,47 @@ describe('a client that pipelines large fetches and never reads', () => {
     }
   });
 });
+
+describe('a parked fetch with fetches pipelined behind it', () => {
+  it('is answered, and so are they', { timeout: 60_000 }, async () => {
+    const spu = await startSpu();
+    const client = await WireClient.connect({ host: '127.0.0.1', port: spu.port, requestTimeoutMs: 30_000 });
+    try {
+      assert.equal((await client.createTopics([{ name: topic }])).topics[0]?.errorCode, 0);
+      const batch = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('one') }] });
+      assert.equal((await client.produce(topic, 0, batch)).responses[0]?.partitionResponses[0]?.errorCode, 0);
+      const at = (fetchOffset: bigint, maxWaitMs: number) =>
+        client.request(
+          1,
+          12,
+          createFetchRequest({
+            replicaId: -1,
+            maxWaitMs,
+            minBytes: 1,
+            maxBytes: 64 * 1024 * 1024,
+            topics: [
+              createFetchRequestTopic({
+                topic,
+                partitions: [
+                  createFetchRequestPartition({ partition: 0, fetchOffset, partitionMaxBytes: 1 << 20 }),
+                ],
+              }),
+            ],
+          }),
+        );
+      // The first parks at the log end; the second, behind it, has data and is built first.
+      const parked = at(1n, 1000);
+      const behind = at(0n, 0);
+      const [first, second] = await Promise.all([parked, behind]);
+      assert.equal(first.responses[0]?.partitions[0]?.errorCode, 0);
+      assert.equal(
+        second.responses[0]?.partitions[0]?.records?.length !== 0,
+        true,
+        'the second has the record',
+      );
+    } finally {
+      await client.close();
+      await spu.destroy();
+    }
+  });
+});

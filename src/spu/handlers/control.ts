@@ -16,9 +16,9 @@ import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts';
  */
 export function controlHandlers(member: ClusterMember): HandlerTable {
   const table: { -readonly [K in keyof HandlerTable]: HandlerTable[K] } = {
-    [apiKeys.AlterConfigs]: async (request) => member.applyTopicConfigs(request),
-    [apiKeys.UpdateMetadata]: async (request) =>
-      createUpdateMetadataResponse({ errorCode: await member.applyMetadata(request) }),
+    [apiKeys.AlterConfigs]: async (request, context) => member.applyTopicConfigs(request, context.connection),
+    [apiKeys.UpdateMetadata]: async (request, context) =>
+      createUpdateMetadataResponse({ errorCode: await member.applyMetadata(request, context.connection) }),
     [apiKeys.LeaderAndIsr]: (request) => member.leaderAndIsr(request),
     [apiKeys.StopReplica]: (request) => member.stopReplicas(request),
     [apiKeys.Fetch]: replicaFetchHandler,

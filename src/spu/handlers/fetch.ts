@@ -1,4 +1,5 @@
 import type { Counter } from '../../base/metrics.ts';
+import type { ResponseReservation } from '../../net/response-budget.ts';
 import { errorCodes } from '../../protocol/messages/error-codes.ts';
 import {
   createFetchResponse,
@@ -40,9 +41,10 @@ import { leaderPartition } from './leadership.ts';
  * non-replica. The Kafka listener (`fetchHandler`) serves consumers only: a fetch there claiming a
  * replica id gets NOT_LEADER_OR_FOLLOWER for every partition and moves nothing.
  *
- * Memory: before each read the fetch takes room for `maxBytes` of response from its connection's and
+ * Memory: before reading the fetch takes room for `maxBytes` of response from its connection's and
  * the SPU's response budgets (net/response-budget.ts), so responses are built only when there is room
  * for them: a client that pipelines many large fetches and reads nothing gets one built at a time.
+ * While parked it gives back the SPU's share and keeps its connection's.
  *
  * Fetch sessions (v7+): Tide answers every fetch in full and never creates a session (sessionId 0),
  * which every client accepts by sending full requests again. A request naming a session (non-zero id,
@@ -111,37 +113,52 @@ async function servedFetch(
   const deadlineMs = spu.clock.monotonicMs() + plan.maxWaitMs;
   const partitions = requestedPartitions(request, spu);
   let lastRound = false;
-  for (;;) {
-    // Room for the response is taken before reading and given back once it is built (the
-    // connection then counts it) or before parking, so parked fetches hold no response bytes.
-    const release = await reserveResponse(context, plan.maxBytes);
-    if (context.connection.closed.aborted) return undefined;
-    const wakeup = new FetchWakeup(partitions);
-    try {
-      const round = await readRound(request, plan, spu);
-      const remainingMs = deadlineMs - spu.clock.monotonicMs();
-      if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0 || lastRound) {
-        fetchedBytes(spu).add(round.bytes);
-        return createFetchResponse({ errorCode: errorCodes.NONE, sessionId: 0, responses: round.responses });
+  // Room for the response is taken before reading and given back once it is built (the connection
+  // then counts it). A parked fetch keeps its connection's share, so fetches behind it cannot build
+  // responses that would wait behind it, and gives back the SPU's until it wakes.
+  const reservation = await reserveResponse(context, plan.maxBytes);
+  try {
+    for (;;) {
+      if (context.connection.closed.aborted) return undefined;
+      const wakeup = new FetchWakeup(partitions);
+      try {
+        const round = await readRound(request, plan, spu);
+        const remainingMs = deadlineMs - spu.clock.monotonicMs();
+        if (round.bytes >= plan.minBytes || round.failed || remainingMs <= 0 || lastRound) {
+          fetchedBytes(spu).add(round.bytes);
+          return createFetchResponse({
+            errorCode: errorCodes.NONE,
+            sessionId: 0,
+            responses: round.responses,
+          });
+        }
+        reservation.suspend();
+        const reason = await wakeup.wait(remainingMs, context.connection.closed);
+        if (reason === 'closed') return undefined;
+        // At the deadline the answer is one more read, with whatever has arrived by then.
+        if (reason === 'timeout') lastRound = true;
+        await reservation.resume();
+      } finally {
+        wakeup.dispose();
       }
-      release();
-      const reason = await wakeup.wait(remainingMs, context.connection.closed);
-      if (reason === 'closed') return undefined;
-      // At the deadline the answer is one more read, with whatever has arrived by then.
-      if (reason === 'timeout') lastRound = true;
-    } finally {
-      release();
-      wakeup.dispose();
     }
+  } finally {
+    reservation.release();
   }
 }
 
 /** Waits for room for a response of up to `maxBytes` on the connection and in the SPU. */
-function reserveResponse(context: RequestContext, maxBytes: number): Promise<() => void> {
+function reserveResponse(context: RequestContext, maxBytes: number): Promise<ResponseReservation> {
   const connection = context.connection;
-  if (connection.reserveResponseBytes === undefined) return Promise.resolve(() => undefined);
+  if (connection.reserveResponseBytes === undefined) return Promise.resolve(unbounded);
   return connection.reserveResponseBytes(maxBytes);
 }
+
+const unbounded: ResponseReservation = {
+  release: () => undefined,
+  suspend: () => undefined,
+  resume: async () => undefined,
+};
 
 /** A fetch on the wrong channel: every partition refused, nothing read or recorded. */
 function refusedFetch(request: FetchRequest): FetchResponse {
