@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { systemClock, type Timer } from '../base/clock.ts';
 import type { Logger } from '../base/logger.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 import { RequestMemory } from './request-memory.ts';
@@ -81,8 +82,6 @@ interface Pending {
   response: Buffer[] | undefined;
   bytes: number;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
 
 export class Connection implements ConnectionContext {
   readonly id: number;
@@ -214,18 +213,18 @@ export class Connection implements ConnectionContext {
   #watchFrame(): void {
     const receiving = this.#decoder.bufferedBytes > 0 && !this.#decoder.stalled;
     if (!receiving) {
-      clearTimeout(this.#frameTimer);
+      this.#frameTimer?.cancel();
       this.#frameTimer = undefined;
       return;
     }
     if (this.#frameTimer !== undefined) return;
     const frameReceiveMsMax = this.#limits.frameReceiveMsMax ?? connectionLimitDefaults.frameReceiveMsMax;
-    this.#frameTimer = setTimeout(() => {
+    this.#frameTimer = systemClock.timeout(frameReceiveMsMax, () => {
       this.close('frame not received in time', {
         frameReceiveMsMax,
         bufferedBytes: this.#decoder.bufferedBytes,
       });
-    }, frameReceiveMsMax);
+    });
   }
 
   /** No bytes moved for idleMsMax: close unless a request is in progress or a frame is arriving. */
@@ -235,7 +234,7 @@ export class Connection implements ConnectionContext {
   }
 
   #onClose(): void {
-    clearTimeout(this.#frameTimer);
+    this.#frameTimer?.cancel();
     this.#cancelMemoryWait?.();
     this.#cancelMemoryWait = undefined;
     this.#memory.release(this.#reservedBytes);

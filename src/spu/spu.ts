@@ -117,12 +117,22 @@ export class Spu {
       internalPort = await this.#joinCluster(base, self, controller, kafka.route);
       clusterFields = { internalPort, controller: `${controller.host}:${controller.port}` };
     }
-    this.metrics.gauge(
-      'tide_connections',
-      'open client connections',
-      {},
-      () => kafka.listener.connectionCount,
-    );
+    this.#registerGauges(kafka.listener, partitions);
+    const httpPort = await this.#startHttp(partitions);
+    warnMissingNativeModules(this.logger);
+    this.logger.info('spu ready', {
+      host: this.config.listenHost,
+      port: kafka.port,
+      httpPort,
+      ...clusterFields,
+      dataDir: this.config.dataDir,
+    });
+    return { host: this.config.listenHost, port: kafka.port, httpPort, internalPort };
+  }
+
+  /** The SPU's own gauges: connections, buffered bytes, and the state of its partitions. */
+  #registerGauges(listener: Listener, partitions: PartitionManager): void {
+    this.metrics.gauge('tide_connections', 'open client connections', {}, () => listener.connectionCount);
     this.metrics.gauge(
       'tide_request_buffered_bytes',
       'bytes of request frames held (received in parts, waiting or in progress), both listeners',
@@ -148,16 +158,6 @@ export class Spu {
       {},
       () => partitions.list().filter((partition) => partition.replicaSet.leaderId < 0).length,
     );
-    const httpPort = await this.#startHttp(partitions);
-    warnMissingNativeModules(this.logger);
-    this.logger.info('spu ready', {
-      host: this.config.listenHost,
-      port: kafka.port,
-      httpPort,
-      ...clusterFields,
-      dataDir: this.config.dataDir,
-    });
-    return { host: this.config.listenHost, port: kafka.port, httpPort, internalPort };
   }
 
   /**
