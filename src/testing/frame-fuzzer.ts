@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import { batchHeader } from '../protocol/batch-header.ts';
+import type { Codec } from '../protocol/compression/compression.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 import { createApiVersionsRequest } from '../protocol/messages/api-versions.ts';
 import {
@@ -16,8 +18,6 @@ import {
   createListOffsetsRequestTopic,
 } from '../protocol/messages/list-offsets.ts';
 import { createMetadataRequest, createMetadataRequestTopic } from '../protocol/messages/metadata.ts';
-import { batchHeader } from '../protocol/batch-header.ts';
-import type { Codec } from '../protocol/compression/compression.ts';
 import { encodeRecordBatch } from '../protocol/record-batch.ts';
 import { batchFromSection } from './poison-batches.ts';
 import { SeededRandom } from './random.ts';
@@ -207,7 +207,9 @@ export function recordFuzzFrame(topic: string, correlationId: number, random: Se
   const recordCount = section.length === 0 ? 0 : countRecords(section);
   for (let mutations = random.int(0, 3); mutations > 0; mutations--) section = mutateSection(section, random);
   const declared =
-    random.next() < 0.3 ? random.pick([...interestingRecordCounts, recordCount + 1, recordCount - 1]) : recordCount;
+    random.next() < 0.3
+      ? random.pick([...interestingRecordCounts, recordCount + 1, recordCount - 1])
+      : recordCount;
   const codec = random.pick(recordCodecs);
   const unassignedCodec = random.next() < 0.05;
   const batch = batchFromSection(section, {
@@ -386,7 +388,8 @@ function mutatedFrame(
   random: SeededRandom,
   stats: FuzzStats,
 ): Buffer {
-  if (options.recordsTopic === undefined || random.next() >= recordFrameShare) return mutateFrame(frame, random);
+  if (options.recordsTopic === undefined || random.next() >= recordFrameShare)
+    return mutateFrame(frame, random);
   stats.recordFramesSent++;
   return recordFuzzFrame(options.recordsTopic, correlationId, random);
 }
