@@ -15,12 +15,13 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { splitBatches } from '../src/protocol/batch-header.ts';
 import { FrameDecoder } from '../src/protocol/frame-decoder.ts';
 import { decodeApiVersionsResponse } from '../src/protocol/messages/api-versions.ts';
 import { errorCodes } from '../src/protocol/messages/error-codes.ts';
 import { decodeResponseHeader } from '../src/protocol/messages/response-header.ts';
 import { Reader } from '../src/protocol/reader.ts';
-import { encodeRecordBatch } from '../src/protocol/record-batch.ts';
+import { decodeRecordBatch, encodeRecordBatch } from '../src/protocol/record-batch.ts';
 import { Writer } from '../src/protocol/writer.ts';
 import { type FuzzStats, fuzzCorpus, runFuzzWorker } from '../src/testing/frame-fuzzer.ts';
 import { stopAll } from '../src/testing/processes.ts';
@@ -189,6 +190,30 @@ async function produceUntil(stop: { done: boolean }): Promise<{ values: string[]
   return result;
 }
 
+/** Reads a partition from offset 0 to its end, decoding every batch; throws on any bad one. */
+async function decodeWholeLog(topic: string): Promise<{ records: number }> {
+  const client = await connectClient();
+  let next = 0n;
+  let records = 0;
+  try {
+    for (;;) {
+      const response = await client.fetch(topic, 0, next, { maxBytes: 1024 * 1024 });
+      const partition = response.responses[0]!.partitions[0]!;
+      assert.equal(partition.errorCode, errorCodes.NONE, `fetch ${topic} at ${next}`);
+      const { batches } = splitBatches(partition.records ?? Buffer.alloc(0));
+      if (batches.length === 0) return { records };
+      for (const batch of batches) {
+        const decoded = decodeRecordBatch(batch);
+        assert.equal(decoded.baseOffset, next, `batches of ${topic} are dense`);
+        records += decoded.records.length;
+        next = decoded.baseOffset + BigInt(decoded.lastOffsetDelta) + 1n;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 async function kcat(args: readonly string[], input?: string): Promise<string> {
   const child = execFileAsync('/usr/bin/kcat', ['-b', spu.bootstrap, ...args], {
     timeout: 30_000,
@@ -209,7 +234,13 @@ describe('SPU under a storm of mutated frames', () => {
     const framesPerWorker = Math.ceil(framesMin / workers);
     const stats: FuzzStats[] = await Promise.all(
       Array.from({ length: workers }, (_, worker) =>
-        runFuzzWorker({ port: spu.port, corpus, seed: seed + worker, frames: framesPerWorker }),
+        runFuzzWorker({
+          port: spu.port,
+          corpus,
+          seed: seed + worker,
+          frames: framesPerWorker,
+          recordsTopic: fuzzTopic,
+        }),
       ),
     );
     stop.done = true;
@@ -230,6 +261,11 @@ describe('SPU under a storm of mutated frames', () => {
     assert.ok(responses >= framesSent / 10, message(`the SPU answered ${responses} requests`));
     assert.equal(outOfOrder, 0, message('responses out of request order'));
     assert.ok(connections > workers, message('the SPU closed connections on bad frames'));
+    const recordFrames = stats.reduce((sum, each) => sum + each.recordFramesSent, 0);
+    assert.ok(recordFrames >= framesMin / 4, message(`sent ${recordFrames} batches of mutated records`));
+    // Whatever of the mutated records the SPU stored is whole: every batch decodes, offsets dense.
+    const stored = await decodeWholeLog(fuzzTopic);
+    assert.ok(stored.records > 0, message('some fuzzed batches were valid and stored'));
 
     // The SPU is alive and healthy, and the well-behaved clients saw no failure.
     assert.equal(spu.process.child.exitCode, null, message('SPU still running'));

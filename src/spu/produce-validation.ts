@@ -48,7 +48,7 @@ export async function validateProducedBatch(batch: Buffer, options: ProducedBatc
   const payload = batch.subarray(batchHeader.bytes);
   if (codec === 'none' && !needsRecompression(batch, options.topicCodec)) {
     checkRecordFraming(payload, { recordCount });
-    return markBatchValidated(batch);
+    return markBatchValidated(unpinned(batch));
   }
   return options.codecSlots.run(async () => {
     const section =
@@ -60,11 +60,27 @@ export async function validateProducedBatch(batch: Buffer, options: ProducedBatc
     checkRecordFraming(section, { recordCount });
     const stored =
       options.topicCodec === undefined || options.topicCodec === codec
-        ? batch
+        ? unpinned(batch)
         : await rebuildBatch(batch, section, options.topicCodec);
     return markBatchValidated(stored);
   });
 }
+
+/**
+ * A stored batch stays in the log's tail window, and a view keeps its whole backing buffer alive: a
+ * 100-byte batch inside a 64 KiB socket read would pin all of it for as long as it stays there. A
+ * batch much smaller than what backs it is copied into a buffer of its own; larger ones (the common
+ * case, a batch being most of its frame) stay views.
+ */
+function unpinned(batch: Buffer): Buffer {
+  if (batch.buffer.byteLength <= pinnedRatioMax * batch.length) return batch;
+  const copy = Buffer.allocUnsafeSlow(batch.length);
+  batch.copy(copy);
+  return copy;
+}
+
+/** Most bytes of backing buffer a stored batch may keep alive per byte of its own. */
+const pinnedRatioMax = 8;
 
 /** The batch's codec; codecs 5-7 are not Kafka's, so the batch breaks the format. */
 function batchCodec(attributes: number): Codec {

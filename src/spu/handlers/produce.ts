@@ -16,7 +16,9 @@ import {
 } from '../../protocol/messages/produce.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { InvalidRecordError } from '../../protocol/record-framing.ts';
+import type { AppendResult } from '../../storage/partition-log.ts';
 import { ProducerStateError, producerStateErrorCodes } from '../../storage/producer-state.ts';
+import { takeAppendTurn } from '../append-order.ts';
 import { CodecSlots } from '../codec-slots.ts';
 import type { ApiHandler, RequestContext, SpuServices } from '../handler.ts';
 import type { Partition } from '../partitions.ts';
@@ -192,15 +194,19 @@ async function producePartition(
         ? `this SPU does not lead partition ${data.index} of topic ${job.topic}`
         : `topic ${job.topic} has no partition ${data.index}`,
     );
-  const prepared = await prepareBatches(data, partition, job);
-  if ('errorCode' in prepared) return prepared;
-  const shortIsr = job.acks === -1 ? isrShortfall(partition, job) : undefined;
-  if (shortIsr !== undefined) return refused(data.index, errorCodes.NOT_ENOUGH_REPLICAS, shortIsr);
+  const turn = takeAppendTurn(partition);
+  let submitted: Submitted | PartitionAnswer;
   try {
-    const result = await partition.appendAsLeader(prepared.batches);
+    submitted = await submitInTurn(data, partition, job, turn.ready);
+  } finally {
+    turn.release();
+  }
+  if ('errorCode' in submitted) return submitted;
+  try {
+    const result = await submitted.append;
     const metrics = produceMetrics(job.spu);
-    metrics.bytes.add(prepared.bytes);
-    metrics.batches.add(prepared.batches.length);
+    metrics.bytes.add(submitted.bytes);
+    metrics.batches.add(submitted.batches.length);
     if (job.acks === -1) {
       const problem = await awaitReplication(partition, result.lastOffset + 1n, job);
       if (problem !== undefined) return refused(data.index, problem.errorCode, problem.errorMessage);
@@ -217,6 +223,34 @@ async function producePartition(
     const failure = partitionFailure(error, job.logger, { topic: job.topic, partition: data.index });
     return refused(data.index, failure.errorCode, failure.errorMessage);
   }
+}
+
+interface Submitted {
+  readonly append: Promise<AppendResult>;
+  readonly batches: readonly Buffer[];
+  readonly bytes: number;
+}
+
+/** Checks the batches (concurrently with other requests), then submits the append in arrival order. */
+async function submitInTurn(
+  data: ProduceRequestPartitionProduceData,
+  partition: Partition,
+  job: PartitionJob,
+  turn: Promise<void>,
+): Promise<Submitted | PartitionAnswer> {
+  const prepared = await prepareBatches(data, partition, job);
+  await turn;
+  if ('errorCode' in prepared) return prepared;
+  // Checking took turns of the event loop, in which leadership may have moved.
+  if (!partition.leading || job.spu.partitions.get(job.topic, data.index) !== partition)
+    return refused(
+      data.index,
+      errorCodes.NOT_LEADER_OR_FOLLOWER,
+      `leadership of partition ${data.index} of ${job.topic} moved while its batches were checked`,
+    );
+  const shortIsr = job.acks === -1 ? isrShortfall(partition, job) : undefined;
+  if (shortIsr !== undefined) return refused(data.index, errorCodes.NOT_ENOUGH_REPLICAS, shortIsr);
+  return { append: partition.appendAsLeader(prepared.batches), ...prepared };
 }
 
 /**
