@@ -4,7 +4,7 @@
  * codes (0 success, 1 failure, 2 usage error).
  */
 import CliTable from 'cli-table3';
-import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { TideError } from '../base/errors.ts';
 import { parseDuration } from '../base/units.ts';
@@ -194,8 +194,13 @@ export function parseFlag<T>(flag: string, text: string, check: (text: string) =
  * code) and a usage error shows the help hint.
  */
 export function configureTree(command: Command): void {
-  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  command.exitOverride().showHelpAfterError('(add --help for usage)').configureHelp({ optionDescription });
   for (const sub of command.commands) configureTree(sub);
+}
+
+/** Commander's option help without `(default: false)`: a flag that is not given is off anyway. */
+function optionDescription(this: Help, option: Option): string {
+  return Help.prototype.optionDescription.call(this, option).replace(/ \(default: false\)$/, '');
 }
 
 /**
