@@ -31,6 +31,16 @@ describe('help and argument checks', () => {
     assert.equal(dataDir.split('--')[1]?.match(/default/g)?.length, 1, status.stdout);
   });
 
+  it('`tide group` is `tide consumer-group`', async () => {
+    const [alias, full] = await Promise.all([
+      tideCli(['group', 'reset-offsets', '--help']),
+      tideCli(['consumer-group', 'reset-offsets', '--help']),
+    ]);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.equal(alias.stdout, full.stdout);
+    assert.match(alias.stdout, /^Usage: tide consumer-group reset-offsets/);
+  });
+
   it('--base-port 50 is refused with the range that works, starting nothing', async () => {
     const dataDir = join(temp.path, 'cluster');
     const outcome = await tideCli(['cluster', 'start', '--base-port', '50', '--data-dir', dataDir]);
