@@ -63,14 +63,20 @@ describe('tide CLI', () => {
   });
 
   it('switches profiles between two clusters', async () => {
-    await ok('profile', 'add', 'one', '--bootstrap', first.bootstrap);
-    await ok('profile', 'add', 'two', '--bootstrap', second.bootstrap);
+    assert.equal(
+      await ok('profile', 'add', 'one', '--bootstrap', first.bootstrap),
+      `profile "one" added (${first.bootstrap}); it is the current profile\n`,
+    );
+    assert.equal(
+      await ok('profile', 'add', 'two', '--bootstrap', second.bootstrap),
+      `profile "two" added (${second.bootstrap}); the current profile is still "one" (\`tide profile switch two\` to use it)\n`,
+    );
     assert.equal(await ok('profile', 'current'), 'one\n');
     assert.match(
       await ok('topic', 'create', 'alpha', '-p', '2', '--retention-time', '1d'),
       /"alpha" created/,
     );
-    await ok('profile', 'switch', 'two');
+    assert.equal(await ok('profile', 'switch', 'two'), 'switched to profile "two"\n');
     assert.equal(await ok('profile', 'current'), 'two\n');
     await ok('topic', 'create', 'beta');
     const onTwo = await json<{ name: string }[]>('topic', 'list');
@@ -91,8 +97,13 @@ describe('tide CLI', () => {
     const listed = await ok('profile', 'list');
     assert.match(listed, /^\s+one\s+127\.0\.0\.1:\d+$/m);
     assert.match(listed, /^\*\s+two\s+127\.0\.0\.1:\d+$/m);
-    await ok('profile', 'rename', 'two', 'second');
+    assert.equal(await ok('profile', 'rename', 'two', 'second'), 'profile "two" renamed to "second"\n');
     assert.equal(await ok('profile', 'current'), 'second\n');
+    await ok('profile', 'add', 'spare', '--bootstrap', '127.0.0.1:1', '--switch');
+    assert.equal(
+      await ok('profile', 'delete', 'spare'),
+      'profile "spare" deleted; no profile is current now\n',
+    );
     await ok('profile', 'switch', 'one');
   });
 

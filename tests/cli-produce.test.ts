@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { keyPartition } from '../src/client/partitioner.ts';
 import { codecFromAttributes } from '../src/protocol/compression/compression.ts';
@@ -9,6 +11,8 @@ import { startSpu, type TestSpu } from '../src/testing/spu.ts';
 import { createTopic, kcat, runTide, storedBatches } from './helpers/client-kit.ts';
 
 /** `tide produce` as a spawned process against a real SPU, checked with kcat. */
+
+const tideBin = resolve(import.meta.dirname, '..', 'bin', 'tide.js');
 
 describe('tide produce', () => {
   let spu: TestSpu;
@@ -32,8 +36,34 @@ describe('tide produce', () => {
     const quiet = await runTide(['produce', 'lines', '--bootstrap', spu.bootstrap], 'one\ntwo\r\n\nthree\n');
     assert.deepEqual(quiet, { code: 0, stdout: '', stderr: '' });
     const verbose = await runTide(['produce', 'lines', '--bootstrap', spu.bootstrap, '-v'], 'four\nfive\n');
-    assert.equal(verbose.stdout, '0 3\n0 4\n');
+    assert.equal(verbose.stdout, 'partition 0 offset 3\npartition 0 offset 4\n');
     assert.deepEqual(await read('lines', '%s\n'), ['one', 'two', 'three', 'four', 'five']);
+  });
+
+  test('-v prints each offset as it is acknowledged; Ctrl-C tells how many were', async () => {
+    await createTopic(spu, 'typed', 1);
+    const child = spawn(process.execPath, [tideBin, 'produce', 'typed', '-v', '--bootstrap', spu.bootstrap], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    try {
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      // Each line typed is acknowledged and printed while the input is still open.
+      child.stdin!.write('first\n');
+      assert.equal((await lines.next()).value, 'partition 0 offset 0');
+      child.stdin!.write('second\n');
+      assert.equal((await lines.next()).value, 'partition 0 offset 1');
+      child.kill('SIGINT');
+      assert.equal(await exited, 1);
+      assert.match(stderr, /interrupted: 2 records acknowledged/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   test('keys from --key-separator land by murmur2; --key, --header and --partition apply to all', async () => {
@@ -103,7 +133,7 @@ describe('tide produce', () => {
     const batches = await storedBatches(spu, 'file', 0);
     assert.ok(batches.length > 1 && batches.every((b) => codecFromAttributes(b.attributes) === 'zstd'));
     const raw = await runTide(['produce', 'file', '--bootstrap', spu.bootstrap, '--raw', '-v'], 'a\nb\nc\n');
-    assert.equal(raw.stdout, '0 1000\n');
+    assert.equal(raw.stdout, 'partition 0 offset 1000\n');
     const last = await kcat(spu, ['-C', '-t', 'file', '-o', '1000', '-e', '-q', '-f', '%s']);
     assert.equal(last, 'a\nb\nc\n');
   });

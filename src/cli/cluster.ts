@@ -44,7 +44,7 @@ export function clusterCommand(context: CliContext, options: ClusterCommandOptio
   const cluster = new Command('cluster').description('start, inspect and stop a local cluster (SC + SPUs)');
   const dataDir = (): [string, string, string] => [
     '--data-dir <dir>',
-    `data, logs and cluster.json (default ${options.defaultDataDir})`,
+    'data, logs and cluster.json',
     options.defaultDataDir,
   ];
   cluster.addCommand(

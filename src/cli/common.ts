@@ -4,7 +4,7 @@
  * codes (0 success, 1 failure, 2 usage error).
  */
 import CliTable from 'cli-table3';
-import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { TideError } from '../base/errors.ts';
 import { parseDuration } from '../base/units.ts';
@@ -18,6 +18,8 @@ export interface CliContext {
   readonly profilesPath: string;
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Characters a table line may take (the terminal's width); undefined: no limit (a pipe, --wide). */
+  readonly tableWidthMax?: number | undefined;
 }
 
 export const exitCodes = Object.freeze({ success: 0, failure: 1, usage: 2 });
@@ -60,10 +62,44 @@ export function withConnectionOptions(command: Command): Command {
     .option('--bootstrap <addresses>', 'SPU addresses host:port[,host:port…] (overrides the profile)');
 }
 
-/** Adds `-O, --output <format>` (table, json or yaml). */
+/**
+ * Adds `-O, --output <format>` (table, json or yaml) and `--wide` (main.ts reads it: tables then
+ * keep their full width instead of fitting the terminal).
+ */
 export function withOutputOption(command: Command): Command {
-  return command.addOption(
-    new Option('-O, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'),
+  return command
+    .addOption(
+      new Option('-O, --output <format>', 'output format')
+        .choices(['table', 'json', 'yaml'])
+        .default('table'),
+    )
+    .option('--wide', 'print tables at full width instead of fitting the terminal');
+}
+
+/** The narrowest a column is made to fit the terminal, in characters (room for `ab…`). */
+const columnWidthMin = 3;
+
+/**
+ * Cells cut to fit `widthMax` characters per line (two spaces between columns): the widest columns
+ * give way first, and a cut cell ends with `…`.
+ */
+export function fitColumns(rows: readonly (readonly string[])[], widthMax: number): string[][] {
+  const count = rows[0]?.length ?? 0;
+  const widths = Array.from({ length: count }, (_, column) =>
+    Math.max(...rows.map((row) => [...(row[column] ?? '')].length)),
+  );
+  const total = (): number => widths.reduce((sum, width) => sum + width, 0) + 2 * (count - 1);
+  while (total() > widthMax) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if ((widths[widest] ?? 0) <= columnWidthMin) break;
+    widths[widest] = (widths[widest] ?? 0) - 1;
+  }
+  return rows.map((row) =>
+    row.map((cell, column) => {
+      const characters = [...cell];
+      const width = widths[column] ?? characters.length;
+      return characters.length <= width ? cell : `${characters.slice(0, width - 1).join('')}…`;
+    }),
   );
 }
 
@@ -98,8 +134,13 @@ export function printTable(
   rows: readonly (readonly (string | number | bigint | null)[])[],
 ): void {
   const tty = context.stdout.isTTY === true;
+  const texts = [head, ...rows.map((row) => row.map((cell) => (cell === null ? '-' : String(cell))))];
+  const [heading = [], ...body] =
+    context.tableWidthMax === undefined
+      ? texts.map((row) => [...row])
+      : fitColumns(texts, context.tableWidthMax);
   const table = new CliTable({
-    head: head.map((title) => (tty ? pc.bold(title) : title)),
+    head: heading.map((title) => (tty ? pc.bold(title) : title)),
     chars: Object.fromEntries(
       ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right']
         .concat(['left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle'])
@@ -107,7 +148,7 @@ export function printTable(
     ),
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2, compact: true },
   });
-  for (const row of rows) table.push(row.map((cell) => (cell === null ? '-' : String(cell))));
+  for (const row of body) table.push(row);
   const text = table
     .toString()
     .split('\n')
@@ -194,8 +235,13 @@ export function parseFlag<T>(flag: string, text: string, check: (text: string) =
  * code) and a usage error shows the help hint.
  */
 export function configureTree(command: Command): void {
-  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  command.exitOverride().showHelpAfterError('(add --help for usage)').configureHelp({ optionDescription });
   for (const sub of command.commands) configureTree(sub);
+}
+
+/** Commander's option help without `(default: false)`: a flag that is not given is off anyway. */
+function optionDescription(this: Help, option: Option): string {
+  return Help.prototype.optionDescription.call(this, option).replace(/ \(default: false\)$/, '');
 }
 
 /**

@@ -21,6 +21,7 @@ import {
  */
 export function consumerGroupCommand(context: CliContext): Command {
   return new Command('consumer-group')
+    .alias('group') // as rpk and Fluvio users type it
     .description('manage consumer groups: list, describe (members, offsets, lag), delete, reset offsets')
     .addCommand(listCommand(context))
     .addCommand(describeCommand(context))

@@ -118,7 +118,18 @@ export function clusterPorts(record: ClusterRecord): number[] {
 export function layoutProblem(record: ClusterRecord): string | undefined {
   const ports = clusterPorts(record);
   const bad = ports.find((port) => !Number.isInteger(port) || port < 1 || port > 65_535);
-  if (bad !== undefined) return `port ${bad} is out of range; choose another --base-port or --sc-port`;
+  if (bad !== undefined) {
+    // Name the range that works rather than the port that does not (`--base-port 50` → "-39").
+    const highest = 65_535 - 200 - (record.spus.length - 1);
+    const spuPorts = record.spus.flatMap((spu) => [spu.port, spu.internalPort, spu.httpPort]);
+    if (spuPorts.includes(bad) || bad === record.basePort - localClusterDefaults.scPortBelowBase) {
+      return (
+        `--base-port ${record.basePort} puts ports outside 1–65535 (${Math.min(...ports)}–${Math.max(...ports)}); ` +
+        `with ${record.spus.length} SPU(s) it must be from ${localClusterDefaults.scPortBelowBase + 1} to ${highest}`
+      );
+    }
+    return `--sc-port: port ${bad} is out of range (1–65535 for it and the HTTP port one above)`;
+  }
   if (new Set(ports).size !== ports.length) return 'the SC and SPU ports overlap; choose another --sc-port';
   return undefined;
 }

@@ -32,6 +32,9 @@ const context: CliContext = {
   profilesPath: process.env.TIDE_CONFIG || defaultProfilesPath(homedir()),
   stdout: process.stdout,
   stderr: process.stderr,
+  // Tables fit a terminal's width unless --wide asks for all of it; a pipe gets full lines.
+  tableWidthMax:
+    process.stdout.isTTY === true && !process.argv.includes('--wide') ? process.stdout.columns : undefined,
 };
 
 // The local cluster lives in $TIDE_HOME/local, else ~/.tide/local.

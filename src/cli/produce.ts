@@ -20,7 +20,8 @@ import {
 /**
  * `tide produce TOPIC`: one record per input line (stdin or `-f FILE`), or the whole input as one
  * record with `--raw`. Keys come from `--key` or from splitting each line at `--key-separator`.
- * Silent on success unless `-v`, which prints `partition offset` per record, in input order.
+ * Silent on success unless `-v`, which prints `partition P offset O` per record as it is
+ * acknowledged, in input order. Ctrl-C stops reading and tells how many records were acknowledged.
  */
 
 interface ProduceFlags extends ConnectionFlags {
@@ -138,15 +139,52 @@ async function produceLines(
       : undefined;
   const pending: Promise<RecordMetadata>[] = [];
   let pendingAt = 0;
+  let acknowledged = 0;
   const settleOldest = async (): Promise<void> => {
-    const result = await pending[pendingAt]!;
+    await pending[pendingAt]!;
     pendingAt++;
-    if (flags.verbose) printResult(context, result);
   };
-  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    progress?.advance(Buffer.byteLength(line) + 1);
-    if (line.length === 0) continue;
-    const send = producer.send({ ...template, ...splitLine(line, flags) });
+  // With -v each offset is printed as soon as its record is acknowledged, in input order.
+  let printed: Promise<void> = Promise.resolve();
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  // Ctrl-C stops reading; what was read is still sent, and the count of acknowledged records told.
+  let interrupted = false;
+  const interrupt = (): void => {
+    interrupted = true;
+    lines.close();
+    input.destroy();
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    for await (const line of lines) {
+      progress?.advance(Buffer.byteLength(line) + 1);
+      if (line.length === 0) continue;
+      const send = producer.send({ ...template, ...splitLine(line, flags) });
+      send.then(
+        () => acknowledged++,
+        () => undefined,
+      );
+      if (flags.verbose) {
+        printed = printed.then(async () => printResult(context, await send));
+        printed.catch(() => undefined);
+      }
+      await keepBounded(send);
+    }
+    await producer.flush();
+    while (pendingAt < pending.length) await settleOldest();
+    await printed;
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+  progress?.finish();
+  if (interrupted) {
+    const count = acknowledged.toLocaleString('en-US');
+    throw new Error(
+      `interrupted: ${count} record${acknowledged === 1 ? '' : 's'} acknowledged; the rest of the input was not sent`,
+    );
+  }
+
+  async function keepBounded(send: Promise<RecordMetadata>): Promise<void> {
     // A failure is reported when its turn comes; this keeps it from counting as unhandled meanwhile.
     send.catch(() => undefined);
     pending.push(send);
@@ -158,9 +196,6 @@ async function produceLines(
       }
     }
   }
-  await producer.flush();
-  while (pendingAt < pending.length) await settleOldest();
-  progress?.finish();
 }
 
 /** Key and value of one input line. */
@@ -174,7 +209,7 @@ export function splitLine(line: string, flags: { key?: string; keySeparator?: st
 }
 
 function printResult(context: CliContext, result: RecordMetadata): void {
-  context.stdout.write(`${result.partition} ${result.offset}\n`);
+  context.stdout.write(`partition ${result.partition} offset ${result.offset}\n`);
 }
 
 /** A one-line progress bar on stderr, for files read on an interactive terminal. */

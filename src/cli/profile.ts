@@ -34,6 +34,7 @@ export function profileCommand(context: CliContext): Command {
       .argument('<name>', 'profile name')
       .action(async (name: string) => {
         await switchProfile(context.profilesPath, name);
+        context.stdout.write(`switched to profile "${name}"\n`);
       }),
   );
   profile.addCommand(addCommand(context));
@@ -42,7 +43,11 @@ export function profileCommand(context: CliContext): Command {
       .description('delete a profile')
       .argument('<name>', 'profile name')
       .action(async (name: string) => {
+        const wasCurrent = (await loadProfiles(context.profilesPath)).currentProfile === name;
         await deleteProfile(context.profilesPath, name);
+        const after = (await loadProfiles(context.profilesPath)).currentProfile;
+        const current = after === null ? 'no profile is current now' : `"${after}" is current`;
+        context.stdout.write(`profile "${name}" deleted${wasCurrent ? `; ${current}` : ''}\n`);
       }),
   );
   profile.addCommand(
@@ -52,6 +57,7 @@ export function profileCommand(context: CliContext): Command {
       .argument('<to>', 'new name')
       .action(async (from: string, to: string) => {
         await renameProfile(context.profilesPath, from, to);
+        context.stdout.write(`profile "${from}" renamed to "${to}"\n`);
       }),
   );
   return profile;
@@ -99,5 +105,11 @@ function addCommand(context: CliContext): Command {
         { bootstrap },
         { makeCurrent: options.switch, replace: options.force },
       );
+      const current = (await loadProfiles(context.profilesPath)).currentProfile;
+      const which =
+        current === name
+          ? 'it is the current profile'
+          : `the current profile is still "${current}" (\`tide profile switch ${name}\` to use it)`;
+      context.stdout.write(`profile "${name}" added (${bootstrap.join(',')}); ${which}\n`);
     });
 }

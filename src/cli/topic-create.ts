@@ -53,6 +53,16 @@ export function topicCreateCommand(context: CliContext): Command {
     .option('--replica-assignment <file>', 'JSON file placing each partition: [[1,2],[2,3],…] of SPU ids')
     .option('--dry-run', 'validate only, create nothing', false);
   return withOutputOption(withConnectionOptions(command)).action(async (name: string, flags: CreateFlags) => {
+    // The assignment says how many partitions and replicas there are; a count beside it would be
+    // silently ignored.
+    const counts = (['partitions', 'replication'] as const).filter(
+      (option) => command.getOptionValueSource(option) === 'cli',
+    );
+    if (flags.replicaAssignment !== undefined && counts.length > 0) {
+      throw new UsageError(
+        `--replica-assignment places every partition; it cannot be combined with ${counts.map((option) => `--${option}`).join(' or ')}`,
+      );
+    }
     const configs = topicConfigs(flags);
     const assignments =
       flags.replicaAssignment === undefined ? undefined : await readAssignments(flags.replicaAssignment);
