@@ -58,8 +58,9 @@ interface ConsumeFlags extends ConnectionFlags {
   readonly maxRecords?: number;
 }
 
-export function consumeCommand(context: CliContext): Command {
-  const command = new Command('consume')
+/** The `consume` command and its options, before the connection options. */
+function consumeCommandOptions(): Command {
+  return new Command('consume')
     .description('print records of a topic (default: all partitions, new records, until interrupted)')
     .argument('<topic>', 'topic name')
     .option('-p, --partition <n>', 'partition to read (repeatable; default all)', collect, [])
@@ -108,6 +109,10 @@ export function consumeCommand(context: CliContext): Command {
       'read as a member of this consumer group (committed offsets, shared partitions)',
     )
     .option('--max-records <n>', 'stop after <n> records in all', integerArgument(1));
+}
+
+export function consumeCommand(context: CliContext): Command {
+  const command = consumeCommandOptions();
   return withConnectionOptions(command).action(async (topic: string, flags: ConsumeFlags) => {
     const groupOptions = flags.group === undefined ? undefined : groupConsumerOptions(flags, flags.group);
     const options = groupOptions === undefined ? consumerOptions(flags) : undefined;

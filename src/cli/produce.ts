@@ -177,12 +177,7 @@ async function produceLines(
     process.off('SIGINT', interrupt);
   }
   progress?.finish();
-  if (interrupted) {
-    const count = acknowledged.toLocaleString('en-US');
-    throw new Error(
-      `interrupted: ${count} record${acknowledged === 1 ? '' : 's'} acknowledged; the rest of the input was not sent`,
-    );
-  }
+  if (interrupted) throw interruptedError(acknowledged);
 
   async function keepBounded(send: Promise<RecordMetadata>): Promise<void> {
     // A failure is reported when its turn comes; this keeps it from counting as unhandled meanwhile.
@@ -196,6 +191,12 @@ async function produceLines(
       }
     }
   }
+}
+
+function interruptedError(acknowledged: number): Error {
+  const count = acknowledged.toLocaleString('en-US');
+  const records = `record${acknowledged === 1 ? '' : 's'}`;
+  return new Error(`interrupted: ${count} ${records} acknowledged; the rest of the input was not sent`);
 }
 
 /** Key and value of one input line. */

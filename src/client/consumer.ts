@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { systemClock } from '../base/clock.ts';
 import { batchAttributes, batchHeader, readBatchHeader, splitBatches } from '../protocol/batch-header.ts';
 import { apiKeys } from '../protocol/messages/api-keys.ts';
 import { errorCodes } from '../protocol/messages/error-codes.ts';
@@ -334,7 +335,7 @@ export class FetchRun {
    * than `leaderWaitMs`. Each partition's clock stops when an answer brings its records.
    */
   #noteWait(cause: unknown, partitions?: readonly { topic: string; partition: number }[]): void {
-    const now = performance.now();
+    const now = systemClock.monotonicMs();
     let sinceMs: number;
     if (partitions === undefined) {
       this.#waitingSinceMs ??= now;
