@@ -177,7 +177,10 @@ async function startClusterSpu(
 }
 
 /** Waits until every SPU's Metadata lists `count` brokers: all registered, metadata pushed to all. */
-async function waitForMembers(spus: readonly TestClusterSpu[], count: number): Promise<void> {
+export async function waitForMembers(
+  spus: readonly { id: number; port: number }[],
+  count: number,
+): Promise<void> {
   const options = {
     timeoutMs: testClusterDefaults.readyTimeoutMs,
     intervalMs: testClusterDefaults.pollIntervalMs,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { waitForMembers } from '../../src/testing/cluster.ts';
 import { stablePorts } from '../../src/testing/ports.ts';
 import { makeTempDir, startTide, type TideProcess } from '../../src/testing/processes.ts';
 import { TcpProxy } from '../../src/testing/tcp-proxy.ts';
@@ -86,6 +87,8 @@ export class ChaosCluster {
       const started = await Promise.allSettled(cluster.spus.map((spu) => cluster.startSpu(spu.id)));
       const failed = started.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
+      // Topics are placed on registered SPUs only: a start is done once every SPU has registered.
+      await waitForMembers(cluster.spus, options.spus);
       return cluster;
     } catch (error) {
       // Nothing may outlive a failed start: a listening proxy alone keeps the test process alive.

@@ -10,9 +10,13 @@ import {
   type MetadataResponse,
   type MetadataResponseTopic,
 } from '../../protocol/messages/metadata.ts';
-import { isInternalTopic, topicNameProblem } from '../../protocol/topic-names.ts';
+import { topicNameProblem } from '../../protocol/topic-names.ts';
+
 import type { TopicInfo } from '../cluster.ts';
 import type { ApiHandler, SpuServices } from '../handler.ts';
+
+/** Names auto-creation leaves alone. */
+const reservedPrefix = '__';
 
 /**
  * Kafka's "authorized operations" bit set, for clients that ask: every operation is allowed because
@@ -91,9 +95,10 @@ async function answerTopic(
   // its partitions (librdkafka reports them gone), so it hears the retriable LEADER_NOT_AVAILABLE.
   if (spu.cluster.brokers().length === 0)
     return createMetadataResponseTopic({ errorCode: errorCodes.LEADER_NOT_AVAILABLE, name });
-  // `__` names are internal (`__consumer_offsets`, later `__transaction_state`): their owners create
-  // them with the layout and configs they need, never a client's Metadata request as a plain topic.
-  if (!options.allowCreate || isInternalTopic(name)) {
+  // The `__` prefix is where internal topics live (`__consumer_offsets`, later `__transaction_state`):
+  // their owners create them with the layout and configs they need, so a client's Metadata request
+  // never makes a `__` name, internal or not, as a plain topic. CreateTopics still may.
+  if (!options.allowCreate || name.startsWith(reservedPrefix)) {
     const errorCode = (await existsElsewhere(name, spu))
       ? errorCodes.LEADER_NOT_AVAILABLE
       : errorCodes.UNKNOWN_TOPIC_OR_PARTITION;
