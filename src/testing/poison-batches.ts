@@ -1,6 +1,6 @@
 import { batchHeader, computeBatchCrc, currentMagic } from '../protocol/batch-header.ts';
 import { type Codec, codecIds, compress } from '../protocol/compression/compression.ts';
-import { encodeRecordBatch } from '../protocol/record-batch.ts';
+import { encodeRecordBatch, varintBytes } from '../protocol/record-batch.ts';
 import { Writer } from '../protocol/writer.ts';
 
 /**
@@ -125,20 +125,9 @@ export function manyRecordsSection(count: number, valueBytes: number): Buffer {
   const writer = new Writer();
   const value = Buffer.alloc(valueBytes);
   for (let offsetDelta = 0; offsetDelta < count; offsetDelta++) {
-    const body = 1 + 1 + varintSize(offsetDelta) + 1 + varintSize(valueBytes) + valueBytes + 1;
+    const body = 1 + 1 + varintBytes(offsetDelta) + 1 + varintBytes(valueBytes) + valueBytes + 1;
     writer.varint(body).int8(0).varlong(0n).varint(offsetDelta).varint(-1);
     writer.varint(valueBytes).raw(value).varint(0);
   }
   return writer.toBuffer();
-}
-
-/** Bytes of a zigzag varint. */
-function varintSize(value: number): number {
-  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
-  let bytes = 1;
-  while (zigzag >= 0x80) {
-    zigzag >>>= 7;
-    bytes++;
-  }
-  return bytes;
 }

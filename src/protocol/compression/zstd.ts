@@ -30,13 +30,12 @@ const windowLogMax = 24;
 /** Output chunk size when a frame does not declare its content size. */
 const chunkBytesMin = 128 * 1024; // bytes
 
+const unavailable = 'zstd is not available on this host: its native module zstd-napi did not load';
+
 let context: ZstdBinding.DCtx | undefined;
 
 function decoder(): { context: ZstdBinding.DCtx; binding: typeof ZstdBinding } {
-  if (binding === undefined)
-    throw new UnsupportedCodecError(
-      'zstd is not available on this host: its native module zstd-napi did not load',
-    );
+  if (binding === undefined) throw new UnsupportedCodecError(unavailable);
   if (context === undefined) {
     context = new binding.DCtx();
     context.setParameter(binding.DParameter.windowLogMax, windowLogMax);
@@ -47,34 +46,53 @@ function decoder(): { context: ZstdBinding.DCtx; binding: typeof ZstdBinding } {
 }
 
 export function zstdCompress(data: Buffer): Buffer {
-  if (zstdNapi === undefined)
-    throw new UnsupportedCodecError(
-      'zstd is not available on this host: its native module zstd-napi did not load',
-    );
+  if (zstdNapi === undefined) throw new UnsupportedCodecError(unavailable);
   return zstdNapi.compress(data);
 }
 
-export function zstdDecompress(data: Buffer, decompressedBytesMax: number): Buffer {
+/** Where a streaming decode stands: output so far, input left, and the library's flush hint. */
+interface DecodeState {
+  readonly chunks: Buffer[];
+  total: number;
+  rest: Buffer;
+  /** Bytes the library still has to flush; 0 once a frame is complete. */
+  pending: number;
+}
+
+function startDecode(data: Buffer): DecodeState {
   if (data.length === 0) throw new ProtocolError('zstd data is empty');
+  return { chunks: [], total: 0, rest: data, pending: 1 };
+}
+
+function decodeDone(state: DecodeState): boolean {
+  return state.rest.length === 0 && state.pending === 0;
+}
+
+/** Decodes into one output chunk of at most `chunkBytes`, never passing the limit by more than a byte. */
+function decodeStep(dctx: ZstdBinding.DCtx, state: DecodeState, chunkBytes: number, bytesMax: number): void {
+  const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, bytesMax - state.total + 1));
+  const [hint, produced, consumed] = callLibrary(() => dctx.decompressStream(chunk, state.rest));
+  if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
+  state.total += produced;
+  if (state.total > bytesMax) throw new ProtocolError(`zstd output is above ${bytesMax} bytes`);
+  if (produced > 0) state.chunks.push(chunk.subarray(0, produced));
+  state.rest = state.rest.subarray(consumed);
+  state.pending = hint;
+}
+
+function decodeResult(state: DecodeState): Buffer {
+  return state.chunks.length === 1 ? state.chunks[0]! : Buffer.concat(state.chunks, state.total);
+}
+
+export function zstdDecompress(data: Buffer, decompressedBytesMax: number): Buffer {
+  const state = startDecode(data);
   const zstd = decoder();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let rest = data;
-  let pending = 1; // the library's hint of bytes still to flush; 0 once a frame is complete
   let chunkBytes = firstChunkBytes(zstd.binding, data, decompressedBytesMax);
-  while (rest.length > 0 || pending !== 0) {
-    const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, decompressedBytesMax - total + 1));
-    const [hint, produced, consumed] = callLibrary(() => zstd.context.decompressStream(chunk, rest));
-    if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
-    total += produced;
-    if (total > decompressedBytesMax)
-      throw new ProtocolError(`zstd output is above ${decompressedBytesMax} bytes`);
-    if (produced > 0) chunks.push(chunk.subarray(0, produced));
-    rest = rest.subarray(consumed);
-    pending = hint;
-    chunkBytes = Math.max(chunkBytesMin, rest.length * 4);
+  while (!decodeDone(state)) {
+    decodeStep(zstd.context, state, chunkBytes, decompressedBytesMax);
+    chunkBytes = Math.max(chunkBytesMin, state.rest.length * 4);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return decodeResult(state);
 }
 
 /**
@@ -88,30 +106,15 @@ const asyncChunkBytes = 4 * 1024 * 1024; // bytes
  * (zstd-napi has no asynchronous decoder). One decoder context per call, as calls may interleave.
  */
 export async function zstdDecompressAsync(data: Buffer, decompressedBytesMax: number): Promise<Buffer> {
-  if (data.length === 0) throw new ProtocolError('zstd data is empty');
-  if (binding === undefined)
-    throw new UnsupportedCodecError(
-      'zstd is not available on this host: its native module zstd-napi did not load',
-    );
+  const state = startDecode(data);
+  if (binding === undefined) throw new UnsupportedCodecError(unavailable);
   const own = new binding.DCtx();
   own.setParameter(binding.DParameter.windowLogMax, windowLogMax);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let rest = data;
-  let pending = 1;
-  while (rest.length > 0 || pending !== 0) {
-    const chunk = Buffer.allocUnsafe(Math.min(asyncChunkBytes, decompressedBytesMax - total + 1));
-    const [hint, produced, consumed] = callLibrary(() => own.decompressStream(chunk, rest));
-    if (produced === 0 && consumed === 0) throw new ProtocolError('zstd frame is truncated');
-    total += produced;
-    if (total > decompressedBytesMax)
-      throw new ProtocolError(`zstd output is above ${decompressedBytesMax} bytes`);
-    if (produced > 0) chunks.push(chunk.subarray(0, produced));
-    rest = rest.subarray(consumed);
-    pending = hint;
+  while (!decodeDone(state)) {
+    decodeStep(own, state, asyncChunkBytes, decompressedBytesMax);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return decodeResult(state);
 }
 
 /** The declared content size when the first frame has one (exact fit, no join), else a guess. */
